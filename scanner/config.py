@@ -1,0 +1,315 @@
+"""Configuration: TOML per CONTRACT §5, validated into frozen dataclasses.
+
+Lookup order: --config, $BEIAN_CONFIG, ./beian.toml, built-in defaults.
+Every error names the key it is about and fits on one line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_DATABASE = "sqlite:///beian.db"
+MAINLAND = "CN"
+
+
+class ConfigError(Exception):
+    """A configuration problem; str() is a single line naming the key."""
+
+
+@dataclass(frozen=True)
+class ProviderRange:
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    region: str = MAINLAND  # only mainland (CN) ranges count as the provider's own for filing
+
+    @property
+    def mainland(self) -> bool:
+        return self.region == MAINLAND
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    name: str = "示例云"
+    code: str = ""
+    ip_ranges: tuple[ProviderRange, ...] = ()
+    cdn_cname_suffixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DnsConfig:
+    nameservers: tuple[tuple[str, int], ...] = ()  # empty = the system's resolvers
+    timeout_s: float = 3.0
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    timeout_s: float = 10.0
+    allow_ranges: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # When non-empty, nothing outside these ranges is ever fetched (e.g. a provider that only crawls
+    # its own address space, or a sandbox that must never leave loopback).
+    only_ranges: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    max_bytes: int = 2 * 1024 * 1024
+    max_redirects: int = 5
+    concurrency: int = 256
+    per_ip_concurrency: int = 8
+    retries: int = 1
+    user_agent: str = "beian-scanner/0.1 (+{contact_url})"
+    contact_url: str = "https://example.com/beian-scanner"
+
+
+@dataclass(frozen=True)
+class OwnershipConfig:
+    rdap_url: str = ""
+    known_networks: str = ""  # extra prefix -> network-name file (TSV), beside the built-in one
+    cache_ttl_days: int = 30
+
+
+@dataclass(frozen=True)
+class NoticesConfig:
+    smtp_url: str = ""
+    sender: str = "beian@examplecloud.cn"
+    outbox_dir: str = "outbox"
+
+
+@dataclass(frozen=True)
+class DeadlinesConfig:
+    working_days: int = 10
+
+
+@dataclass(frozen=True)
+class FilingConfig:
+    # Provinces (ICP abbreviations such as 京, 粤) whose bureau requires the website number, not just the
+    # subject number, on the homepage.
+    require_website_number: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    database: str = DEFAULT_DATABASE
+    provider: ProviderConfig = field(default_factory=ProviderConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    ownership: OwnershipConfig = field(default_factory=OwnershipConfig)
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
+    deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
+    filing: FilingConfig = field(default_factory=FilingConfig)
+    source: str = "<defaults>"
+
+
+def _network(value: Any, key: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a CIDR string, got {value!r}")
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ConfigError(f"{key}: {value!r} is not a valid CIDR range") from None
+
+
+def _networks(value: Any, key: str) -> tuple:
+    if not isinstance(value, list):
+        raise ConfigError(f"{key}: expected a list of CIDR strings")
+    return tuple(_network(v, f"{key}[{i}]") for i, v in enumerate(value))
+
+
+def _provider_range(value: Any, key: str) -> ProviderRange:
+    # "203.0.113.0/24", "203.0.113.0/24 HK" or {cidr = "...", region = "HK"}
+    if isinstance(value, dict):
+        unknown = set(value) - {"cidr", "region"}
+        if unknown:
+            raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown key")
+        cidr, region = value.get("cidr"), value.get("region", MAINLAND)
+    elif isinstance(value, str) and " " in value.strip():
+        cidr, region = value.split(None, 1)
+    else:
+        cidr, region = value, MAINLAND
+    if not isinstance(region, str) or not region.strip():
+        raise ConfigError(f"{key}: region must be a non-empty string such as CN or HK")
+    return ProviderRange(_network(cidr, key), region.strip().upper())
+
+
+def _nameserver(value: Any, key: str) -> tuple[str, int]:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: expected 'host' or 'host:port'")
+    text = value.strip()
+    host, port = text, 53
+    if text.startswith("["):  # [v6]:port
+        host, _, rest = text[1:].partition("]")
+        if rest.startswith(":"):
+            port = _port(rest[1:], key)
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        port = _port(port_text, key)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(f"{key}: {value!r} is not an IP address (host or host:port)") from None
+    return host, port
+
+
+def _port(text: str, key: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{key}: bad port {text!r}")
+    return int(text)
+
+
+def _positive(value: Any, key: str, *, integer: bool = False, allow_zero: bool = False) -> Any:
+    ok_types = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok_types):
+        raise ConfigError(f"{key}: expected a {'whole ' if integer else ''}number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{key}: must be {'zero or more' if allow_zero else 'positive'}, got {value!r}")
+    return value
+
+
+def _string(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def _strings(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of strings")
+    return tuple(value)
+
+
+def _url(value: Any, key: str, schemes: tuple[str, ...]) -> str:
+    text = _string(value, key).strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ConfigError(f"{key}: {text!r} is not a URL of scheme {'/'.join(schemes)}")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError(f"{key}: {text!r} has a bad port") from None
+    return text.rstrip("/")
+
+
+def _database(value: Any) -> str:
+    text = _string(value, "database").strip()
+    if not (text.startswith("sqlite:") or text.startswith("postgresql")):
+        raise ConfigError(f"database: {text!r} must be a sqlite:/// or postgresql+psycopg:// URL")
+    return text
+
+
+_SECTION_PARSERS: dict[str, dict[str, Any]] = {
+    "provider": {
+        "name": _string,
+        "code": _string,
+        "ip_ranges": lambda v, k: tuple(_provider_range(x, f"{k}[{i}]") for i, x in enumerate(_list(v, k))),
+        "cdn_cname_suffixes": lambda v, k: tuple(s.lower().strip(".") for s in _strings(v, k)),
+    },
+    "dns": {
+        "nameservers": lambda v, k: tuple(_nameserver(x, f"{k}[{i}]") for i, x in enumerate(_list(v, k))),
+        "timeout_s": lambda v, k: float(_positive(v, k)),
+    },
+    "fetch": {
+        "timeout_s": lambda v, k: float(_positive(v, k)),
+        "allow_ranges": _networks,
+        "only_ranges": _networks,
+        "max_bytes": lambda v, k: _positive(v, k, integer=True),
+        "max_redirects": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
+        "concurrency": lambda v, k: _positive(v, k, integer=True),
+        "per_ip_concurrency": lambda v, k: _positive(v, k, integer=True),
+        "retries": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
+        "user_agent": _string,
+        "contact_url": lambda v, k: _url(v, k, ("http", "https")),
+    },
+    "ownership": {
+        "rdap_url": lambda v, k: _url(v, k, ("http", "https")),
+        "known_networks": _string,
+        "cache_ttl_days": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
+    },
+    "notices": {
+        "smtp_url": lambda v, k: _url(v, k, ("smtp", "smtps", "smtp+starttls")),
+        "sender": _string,
+        "outbox_dir": _string,
+    },
+    "deadlines": {"working_days": lambda v, k: _positive(v, k, integer=True)},
+    "filing": {"require_website_number": _strings},
+}
+
+_SECTION_TYPES = {f.name: f.type for f in fields(Config)}
+_SECTION_CLASSES = {
+    "provider": ProviderConfig,
+    "dns": DnsConfig,
+    "fetch": FetchConfig,
+    "ownership": OwnershipConfig,
+    "notices": NoticesConfig,
+    "deadlines": DeadlinesConfig,
+    "filing": FilingConfig,
+}
+
+
+def _list(value: Any, key: str) -> list:
+    if not isinstance(value, list):
+        raise ConfigError(f"{key}: expected a list")
+    return value
+
+
+def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:
+    """Validate a TOML-shaped dict into a Config; raises ConfigError naming the key."""
+    kwargs: dict[str, Any] = {"source": source}
+    for key, value in data.items():
+        if key == "database":
+            kwargs["database"] = _database(value)
+            continue
+        parsers = _SECTION_PARSERS.get(key)
+        if parsers is None:
+            raise ConfigError(f"{key}: unknown key")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a [{key}] table")
+        section: dict[str, Any] = {}
+        for sub, sub_value in value.items():
+            parser = parsers.get(sub)
+            if parser is None:
+                raise ConfigError(f"{key}.{sub}: unknown key")
+            section[sub] = parser(sub_value, f"{key}.{sub}")
+        kwargs[key] = _SECTION_CLASSES[key](**section)
+    return Config(**kwargs)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Find and load the configuration (see module docstring); ConfigError on any problem."""
+    candidate: Path | None = None
+    if path:
+        candidate = Path(path)
+        if not candidate.is_file():
+            raise ConfigError(f"{candidate}: config file not found")
+    elif os.environ.get("BEIAN_CONFIG"):
+        candidate = Path(os.environ["BEIAN_CONFIG"])
+        if not candidate.is_file():
+            raise ConfigError(f"{candidate}: config file named by $BEIAN_CONFIG not found")
+    elif Path("beian.toml").is_file():
+        candidate = Path("beian.toml")
+    if candidate is None:
+        return Config()
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{candidate}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{candidate}: not UTF-8 text") from None
+    try:
+        return parse_config(data, str(candidate))
+    except ConfigError as exc:
+        raise ConfigError(f"{candidate}: {exc}") from None
+
+
+def database_url(config: Config) -> str:
+    """The SQLAlchemy URL, with the psycopg (v3) driver made explicit for bare postgresql:// URLs."""
+    url = config.database
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def user_agent(config: Config) -> str:
+    return config.fetch.user_agent.replace("{contact_url}", config.fetch.contact_url)

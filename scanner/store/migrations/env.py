@@ -1,0 +1,23 @@
+"""Alembic environment: runs on the connection handed in by scanner.store.db.upgrade."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from scanner.store.models import Base
+
+target_metadata = Base.metadata
+connection = context.config.attributes.get("connection")
+
+
+def _run(conn) -> None:
+    context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if connection is not None:
+    _run(connection)
+else:  # `alembic` invoked by hand with sqlalchemy.url set
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    with engine.begin() as conn:
+        _run(conn)
