@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -236,7 +236,6 @@ _SECTION_PARSERS: dict[str, dict[str, Any]] = {
     "filing": {"require_website_number": _strings},
 }
 
-_SECTION_TYPES = {f.name: f.type for f in fields(Config)}
 _SECTION_CLASSES = {
     "provider": ProviderConfig,
     "dns": DnsConfig,

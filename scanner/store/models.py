@@ -54,6 +54,7 @@ class Subject(Base):
     address: Mapped[str] = mapped_column(Text, default="")
     customer_email: Mapped[str] = mapped_column(Text, default="")
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    content: Mapped[dict] = mapped_column(JSON, default=dict)  # the imported record, for change history
     fingerprint: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -71,6 +72,7 @@ class Website(Base):
     status: Mapped[str] = mapped_column(String(16), default="已备案")
     provider_code: Mapped[str] = mapped_column(String(32), default="")
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    content: Mapped[dict] = mapped_column(JSON, default=dict)  # the imported record, for change history
     fingerprint: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,77 @@
+"""`beian` command line (CONTRACT §1). Errors are one line on stderr with exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+from scanner.config import Config, ConfigError, database_url, load_config
+from scanner.store.db import Store, StoreError
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A failure the user can act on; printed as one line, exit status 2."""
+
+
+def open_store(config: Config) -> Store:
+    return Store(database_url(config))
+
+
+def _cmd_db_upgrade(args, config: Config) -> int:
+    from scanner.store.db import make_engine, upgrade
+
+    engine = make_engine(database_url(config))
+    try:
+        ran = upgrade(engine)
+    finally:
+        engine.dispose()
+    print("database upgraded to the newest schema" if ran else "database already at the newest schema")
+    return 0
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from scanner import commands
+
+    parser = argparse.ArgumentParser(
+        prog="beian",
+        description="ICP 备案 compliance scanner: import the filing registry, crawl every filed website, "
+        "check it, and keep the findings.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML config (default: $BEIAN_CONFIG, then ./beian.toml)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", metavar="ACTION")
+    db.required = True
+    db.add_parser("upgrade", help="migrate the database to the newest schema").set_defaults(func=_cmd_db_upgrade)
+
+    commands.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    func: Callable = args.func
+    try:
+        config = load_config(args.config) if getattr(args, "needs_config", True) else Config()
+        return int(func(args, config) or 0)
+    except (ConfigError, StoreError, CommandError) as exc:
+        print(f"beian: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("beian: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line for the operator, the traceback on request
+        if os.environ.get("BEIAN_DEBUG"):
+            raise
+        print(f"beian: internal error: {type(exc).__name__}: {exc} (set BEIAN_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

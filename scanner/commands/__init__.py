@@ -1,0 +1,10 @@
+"""Sub-commands of `beian`; each module adds its parsers with `register(subparsers)`."""
+
+from __future__ import annotations
+
+from scanner.commands import registry_cmd
+
+
+def register(sub) -> None:
+    for module in (registry_cmd,):
+        module.register(sub)

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from scanner.cli import main
+from scanner.config import ConfigError, load_config, parse_config
+
+
+def test_defaults_when_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BEIAN_CONFIG", raising=False)
+    config = load_config()
+    assert config.database == "sqlite:///beian.db"
+    assert config.deadlines.working_days == 10
+
+
+def test_full_contract_example_parses(tmp_path):
+    path = tmp_path / "beian.toml"
+    path.write_text(
+        """
+database = "sqlite:///x.db"
+[provider]
+name = "示例云"
+code = "002"
+ip_ranges = ["203.0.113.0/24", "198.51.100.0/24 HK", {cidr = "2001:db8::/32", region = "CN"}]
+cdn_cname_suffixes = ["cdn.examplecloud.cn"]
+[dns]
+nameservers = ["223.5.5.5", "127.0.0.1:5353", "[::1]:5300"]
+timeout_s = 3
+[fetch]
+timeout_s = 10
+allow_ranges = ["127.0.0.0/8"]
+[ownership]
+rdap_url = "http://127.0.0.1:8080/rdap/"
+[notices]
+smtp_url = "smtp://127.0.0.1:2525"
+sender = "beian@examplecloud.cn"
+[deadlines]
+working_days = 10
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert [r.region for r in config.provider.ip_ranges] == ["CN", "HK", "CN"]
+    assert config.dns.nameservers == (("223.5.5.5", 53), ("127.0.0.1", 5353), ("::1", 5300))
+    assert config.fetch.allow_ranges == (ipaddress.ip_network("127.0.0.0/8"),)
+    assert config.ownership.rdap_url == "http://127.0.0.1:8080/rdap"
+
+
+@pytest.mark.parametrize(
+    "data, key",
+    [
+        ({"bogus": 1}, "bogus"),
+        ({"fetch": {"timeout_s": -1}}, "fetch.timeout_s"),
+        ({"fetch": {"allow_ranges": ["10.0.0.0/33"]}}, "fetch.allow_ranges[0]"),
+        ({"provider": {"ip_ranges": ["not-a-cidr"]}}, "provider.ip_ranges[0]"),
+        ({"ownership": {"rdap_url": "ftp://x"}}, "ownership.rdap_url"),
+        ({"notices": {"smtp_url": "http://x"}}, "notices.smtp_url"),
+        ({"dns": {"nameservers": ["dns.example:53"]}}, "dns.nameservers[0]"),
+        ({"dns": {"colour": "red"}}, "dns.colour"),
+        ({"deadlines": {"working_days": 0}}, "deadlines.working_days"),
+        ({"database": "mysql://x"}, "database"),
+    ],
+)
+def test_bad_values_name_the_key_on_one_line(data, key):
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    message = str(info.value)
+    assert message.startswith(f"{key}:")
+    assert "\n" not in message
+
+
+def test_cli_config_error_is_one_line_exit_2(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('[fetch]\ntimeout_s = -3\n', encoding="utf-8")
+    assert main(["--config", str(path), "registry", "stats"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "fetch.timeout_s" in err and str(path) in err
+
+
+def test_env_variable_is_used(tmp_path, monkeypatch):
+    path = tmp_path / "env.toml"
+    path.write_text('database = "sqlite:///from-env.db"\n', encoding="utf-8")
+    monkeypatch.setenv("BEIAN_CONFIG", str(path))
+    assert load_config().database == "sqlite:///from-env.db"
