@@ -1,0 +1,40 @@
+"""SMTP capture (aiosmtpd) for notices: every message kept in memory and, optionally, in a maildir."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+import threading
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+
+@dataclass
+class CapturedMail:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+class CaptureHandler:
+    def __init__(self, maildir: str | Path | None = None) -> None:
+        self.messages: list[CapturedMail] = []
+        self.lock = threading.Lock()
+        self.maildir = mailbox.Maildir(str(maildir), create=True) if maildir else None
+        self.fail_next = 0  # tests simulate an SMTP outage with this
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd hook name
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return "451 4.3.0 sandbox: temporary failure"
+        captured = CapturedMail(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+        with self.lock:
+            self.messages.append(captured)
+        if self.maildir is not None:
+            self.maildir.add(captured.data)
+        return "250 OK"
