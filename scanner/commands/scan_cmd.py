@@ -1,0 +1,101 @@
+"""`beian scan` and `beian findings`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+from scanner.cli import CommandError, open_store
+from scanner.config import Config
+from scanner.findings import as_contract, query
+from scanner.scan import FAILURE_SHARE, ScanError, run_scan, write_jsonl
+from scanner.targets import Selector, count
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "scan",
+        help="crawl filed websites and check them (all, or the selected ones)",
+        description="Resolve every filed domain, fetch every homepage and run the checks. With no selector every "
+        "website in the registry is scanned. Exit 0 when the scan completed, whatever it found. An interrupted "
+        "scan is resumed by running the same command again.",
+    )
+    p.add_argument("--domain", action="append", default=[], metavar="D", help="websites filing this domain")
+    p.add_argument("--website", action="append", default=[], metavar="NUM", help="website filing number")
+    p.add_argument("--subject", action="append", default=[], metavar="NUM", help="subject filing number")
+    p.add_argument("--output", metavar="FILE", help="write this scan's findings as JSON Lines ('-' for stdout)")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("findings", help="list stored findings")
+    p.add_argument("--format", choices=("jsonl", "csv", "table"), default="table")
+    p.add_argument("--check", action="append", default=[], metavar="CODE", help="only this check code")
+    p.add_argument("--open", action="store_true", help="only findings that are still open")
+    p.set_defaults(func=cmd_findings)
+
+
+def cmd_scan(args, config: Config) -> int:
+    store = open_store(config)
+    selector = Selector(args.domain, args.website, args.subject)
+    total, _ = count(store, selector)
+    if total == 0 and not selector.everything:
+        raise CommandError("no filed website matches the selection")
+    try:
+        result = run_scan(config, store, selector)
+    except ScanError as exc:
+        raise CommandError(str(exc)) from None
+    if result.state != "finished":
+        print(f"scan {result.scan_id} interrupted after {result.elapsed_s:.0f} s; run the same command to resume it",
+              file=sys.stderr)  # fmt: skip
+        return 3
+    if args.output:
+        written = write_jsonl(store, result.scan_id, args.output)
+        if args.output != "-":
+            print(f"wrote {written} findings to {args.output}")
+    print_summary(result)
+    store.dispose()
+    return 0
+
+
+def print_summary(result) -> None:
+    rate = result.websites / result.elapsed_s if result.elapsed_s else 0
+    print(f"scan {result.scan_id} {'resumed and ' if result.resumed else ''}finished: {result.websites} websites "
+          f"in {result.elapsed_s:.1f} s ({rate:.1f}/s); {result.not_checked} could not be checked")  # fmt: skip
+    if result.websites and result.not_checked / result.websites > FAILURE_SHARE:
+        print(f"warning: {result.not_checked / result.websites:.0%} of websites could not be checked; the scanner's own "
+              "network or DNS may be failing, do not send notices from this scan", file=sys.stderr)  # fmt: skip
+    if not result.by_code:
+        print("no findings")
+        return
+    width = max(len(code) for code in result.by_code)
+    print(f"\n{'check'.ljust(width)}  findings")
+    for code, n in sorted(result.by_code.items()):
+        print(f"{code.ljust(width)}  {n}")
+    print(f"{'total'.ljust(width)}  {sum(result.by_code.values())}")
+
+
+def cmd_findings(args, config: Config) -> int:
+    store = open_store(config)
+    try:
+        with store.session() as session:
+            rows = [as_contract(r) | {"closed": r.closed_at is not None} for r in query(session, checks=args.check,
+                                                                                       open_only=args.open)]  # fmt: skip
+    finally:
+        store.dispose()
+    if args.format == "jsonl":
+        for row in rows:
+            row.pop("closed")
+            print(json.dumps(row, ensure_ascii=False))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["check", "severity", "subject_number", "website_number", "domain", "summary", "first_seen",
+                         "last_seen", "closed"])  # fmt: skip
+        for r in rows:
+            writer.writerow([r["check"], r["severity"], r["subject_number"], r["website_number"] or "",
+                             r["domain"] or "", r["summary"], r["first_seen"], r["last_seen"], r["closed"]])  # fmt: skip
+    else:
+        for r in rows:
+            state = "closed" if r["closed"] else "open"
+            print(f"{r['check']:<28} {state:<6} {r['website_number'] or r['subject_number']:<26} {r['summary']}")
+        print(f"{len(rows)} findings")
+    return 0

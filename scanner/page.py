@@ -1,0 +1,279 @@
+"""What a homepage shows: visible text, the ICP numbers in it with their links, title, headings.
+
+Runs in the crawl stage (lxml, on the hot path); the checks only read the facts recorded here.
+Visible means what a reader sees: no comments, scripts, styles, templates, hidden elements or inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml import etree
+
+from scanner.icp import PSB_RE, find_numbers, normalise
+
+_SKIP_TAGS = {"script", "style", "noscript", "template", "head", "title", "meta", "link", "iframe", "object",
+              "svg", "canvas", "select", "option", "textarea", "input", "button"}  # fmt: skip
+_BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header",
+               "footer", "nav", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "dl", "form", "aside", "main",
+               "blockquote", "pre", "hr", "center", "address", "figure", "figcaption"}  # fmt: skip
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_ONCLICK_URL = re.compile(r"""(?:https?:)?//[^'"\s)]+""", re.IGNORECASE)
+_META_REFRESH = re.compile(r"""^\s*\d+\s*[;,]\s*url\s*=\s*['"]?([^'"]+)""", re.IGNORECASE)
+_JS_LOCATION = re.compile(r"""(?:window\.|document\.|top\.)?location(?:\.href)?\s*=\s*['"]([^'"]+)['"]""")
+SNIPPET = 60
+MAX_TEXT = 200_000
+
+
+@dataclass
+class _Segment:
+    text: str
+    start: int
+    link: str | None  # href (or the URL in an onclick) of the enclosing <a>, resolved
+    region: str  # body | nav | footer
+
+
+@dataclass
+class NumberSeen:
+    number: str  # canonical form
+    subject: str
+    kind: str
+    is_app: bool
+    text: str  # as it stands on the page, normalised
+    linked: bool
+    link: str | None
+    snippet: str
+    region: str
+
+    def as_dict(self) -> dict:
+        return {
+            "number": self.number, "subject": self.subject, "kind": self.kind, "is_app": self.is_app,
+            "text": self.text, "linked": self.linked, "link": self.link, "snippet": self.snippet,
+            "region": self.region,
+        }  # fmt: skip
+
+
+@dataclass
+class PageFacts:
+    title: str = ""
+    headings: list[str] = field(default_factory=list)
+    text: str = ""  # visible text, normalised (NFKC + simplified)
+    nav_text: str = ""
+    footer_text: str = ""
+    numbers: list[NumberSeen] = field(default_factory=list)
+    psb_numbers: list[str] = field(default_factory=list)
+    numbers_in_hidden: list[str] = field(default_factory=list)  # in comments, scripts or hidden markup
+    meta_refresh: str | None = None
+    script_redirect: str | None = None
+    links: int = 0
+    scripts: int = 0
+    forms: list[str] = field(default_factory=list)  # form signals: login, register, post, search, cart
+    generator: str = ""
+    app_shell: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "title": self.title, "headings": self.headings[:20], "text": self.text[:MAX_TEXT],
+            "nav_text": self.nav_text[:5000], "footer_text": self.footer_text[:5000],
+            "numbers": [n.as_dict() for n in self.numbers], "psb_numbers": self.psb_numbers,
+            "numbers_in_hidden": self.numbers_in_hidden, "meta_refresh": self.meta_refresh,
+            "script_redirect": self.script_redirect, "links": self.links, "scripts": self.scripts,
+            "forms": self.forms, "generator": self.generator, "app_shell": self.app_shell,
+        }  # fmt: skip
+
+
+def _link_of(element: etree._Element, base_url: str) -> str | None:
+    """The target of an <a>: its href, else a URL named in its onclick; "#" when it goes nowhere."""
+    href = (element.get("href") or "").strip()
+    if href and href != "#" and not href.lower().startswith("javascript:"):
+        return urljoin(base_url, href) if base_url else href
+    match = _ONCLICK_URL.search(element.get("onclick") or "")
+    if match:
+        url = match.group(0)
+        return "https:" + url if url.startswith("//") else url
+    return href or None
+
+
+def _hidden(element: etree._Element) -> bool:
+    if element.get("hidden") is not None:
+        return True
+    style = element.get("style")
+    return bool(style and _HIDDEN_STYLE.search(style))
+
+
+def _region(element: etree._Element, inherited: str) -> str:
+    if inherited != "body":
+        return inherited
+    tag = element.tag if isinstance(element.tag, str) else ""
+    marker = f"{element.get('id') or ''} {element.get('class') or ''}".lower()
+    if tag == "footer" or "footer" in marker or "foot" in marker.split() or "copyright" in marker:
+        return "footer"
+    if tag == "nav" or "nav" in marker.split() or "menu" in marker.split():
+        return "nav"
+    return "body"
+
+
+def _collect(root: etree._Element, base_url: str) -> tuple[list[_Segment], list[str]]:
+    segments: list[_Segment] = []
+    hidden_texts: list[str] = []
+    position = 0
+
+    def add(text: str | None, link: str | None, region: str) -> None:
+        nonlocal position
+        if not text:
+            return
+        value = normalise(text)
+        segments.append(_Segment(value, position, link, region))
+        position += len(value)
+
+    def walk(element: etree._Element, link: str | None, region: str) -> None:
+        tag = element.tag
+        if not isinstance(tag, str):  # comments, processing instructions
+            if isinstance(element, etree._Comment) and element.text:
+                hidden_texts.append(element.text)
+            add(element.tail, link, region)
+            return
+        tag = tag.lower()
+        if tag in _SKIP_TAGS or _hidden(element):
+            if tag not in ("head", "title", "meta", "link"):
+                hidden_texts.append(element.text_content() if tag not in ("input",) else element.get("value") or "")
+            add(element.tail, link, region)
+            return
+        if tag == "a":
+            link = _link_of(element, base_url)
+        region = _region(element, region)
+        block = tag in _BLOCK_TAGS
+        if block:
+            add("\n", None, region)
+        add(element.text, link, region)
+        for child in element:
+            walk(child, link, region)
+        if block:
+            add("\n", None, region)
+        add(element.tail, None if tag == "a" else link, region)
+
+    body = root.find(".//body")
+    walk(body if body is not None else root, None, "body")
+    return segments, hidden_texts
+
+
+def _snippet(text: str, start: int, end: int) -> str:
+    left = text[max(0, start - SNIPPET) : start].split("\n")[-1]
+    right = text[end : end + SNIPPET].split("\n")[0]
+    return re.sub(r"\s+", " ", f"{left}{text[start:end]}{right}").strip()
+
+
+def extract(html: str | bytes, base_url: str = "") -> PageFacts:
+    facts = PageFacts()
+    if not html or not html.strip():
+        return facts
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return facts
+    title = root.find(".//title")
+    facts.title = normalise(title.text_content().strip()) if title is not None and title.text_content() else ""
+    for meta in root.iter("meta"):
+        equiv = (meta.get("http-equiv") or "").lower()
+        if equiv == "refresh":
+            match = _META_REFRESH.match(meta.get("content") or "")
+            if match:
+                facts.meta_refresh = urljoin(base_url, match.group(1).strip())
+        elif (meta.get("name") or "").lower() == "generator":
+            facts.generator = (meta.get("content") or "")[:200]
+    scripts = list(root.iter("script"))
+    facts.scripts = len(scripts)
+    for script in scripts:
+        match = _JS_LOCATION.search(script.text or "")
+        if match and len((script.text or "").strip()) < 500:
+            facts.script_redirect = urljoin(base_url, match.group(1))
+            break
+    facts.links = sum(1 for _ in root.iter("a"))
+    for form in root.iter("form"):
+        facts.forms.append(_form_kind(form))
+    segments, hidden_texts = _collect(root, base_url)
+    text = "".join(s.text for s in segments)
+    facts.text = re.sub(r"[ \t\r\f\v\u00a0\u3000]+", " ", re.sub(r"\n\s*\n+", "\n", text)).strip()
+    facts.nav_text = " ".join(s.text.strip() for s in segments if s.region == "nav" and s.text.strip())
+    facts.footer_text = " ".join(s.text.strip() for s in segments if s.region == "footer" and s.text.strip())
+    for tag in ("h1", "h2", "h3"):
+        for heading in root.iter(tag):
+            value = normalise(heading.text_content().strip())
+            if value:
+                facts.headings.append(value[:200])
+    facts.numbers = _numbers(text, segments)
+    facts.psb_numbers = [re.sub(r"\s+", "", m.group(0)) for m in PSB_RE.finditer(text)]
+    visible = {n.number for n in facts.numbers}
+    for hidden in hidden_texts:
+        for number in find_numbers(normalise(hidden)):
+            if number.canonical not in visible and number.canonical not in facts.numbers_in_hidden:
+                facts.numbers_in_hidden.append(number.canonical)
+    facts.app_shell = _looks_like_app_shell(root, facts)
+    return facts
+
+
+def _numbers(text: str, segments: list[_Segment]) -> list[NumberSeen]:
+    result = []
+    for number in find_numbers(text):
+        covering = [s for s in segments if s.start < number.end and s.start + len(s.text) > number.start and s.text.strip()]
+        # the digits decide: a link around "京ICP备" alone while the digits sit outside it still counts
+        digit_segments = [s for s in covering if any(ch.isdigit() for ch in s.text)] or covering
+        links = [s.link for s in digit_segments if s.link]
+        link = links[0] if links else _adjacent_link(text, segments, number.start, number.end)
+        region = "footer" if any(s.region == "footer" for s in covering) else (covering[0].region if covering else "body")
+        result.append(
+            NumberSeen(
+                number=number.canonical,
+                subject=number.subject,
+                kind=number.kind,
+                is_app=number.is_app,
+                text=re.sub(r"\s+", " ", text[number.start : number.end]).strip(),
+                linked=link is not None,
+                link=link,
+                snippet=_snippet(text, number.start, number.end),
+                region=region,
+            )
+        )
+    return result
+
+
+def _adjacent_link(text: str, segments: list[_Segment], start: int, end: int) -> str | None:
+    """A link right beside the number on the same line ("<a>备案号：</a>京ICP备…") counts as its link."""
+    for segment in segments:
+        if not segment.link or not segment.text.strip():
+            continue
+        seg_end = segment.start + len(segment.text)
+        gap = text[seg_end:start] if seg_end <= start else text[end : segment.start] if segment.start >= end else None
+        if gap is not None and len(gap) <= 3 and "\n" not in gap:
+            return segment.link
+    return None
+
+
+def _form_kind(form: etree._Element) -> str:
+    names = " ".join(
+        f"{el.get('name') or ''} {el.get('type') or ''} {el.get('id') or ''}" for el in form.iter("input", "textarea")
+    ).lower()
+    action = (form.get("action") or "").lower()
+    if "password" in names:
+        return "register" if any(k in names + action for k in ("confirm", "repass", "register", "reg", "signup")) else "login"
+    if any(k in action for k in ("cart", "checkout", "order", "buy")):
+        return "cart"
+    if "textarea" in names or form.find(".//textarea") is not None:
+        return "post"
+    if any(k in names for k in ("search", "keyword", "q ", "wd ")):
+        return "search"
+    return "other"
+
+
+def _looks_like_app_shell(root: etree._Element, facts: PageFacts) -> bool:
+    """Near-empty visible text, a mount element and script bundles: the page is built by JavaScript."""
+    if len(facts.text) > 200 or facts.scripts == 0:
+        return False
+    for element in root.iter("div", "main", "section", "app"):
+        marker = (element.get("id") or "").lower()
+        if marker in ("app", "root", "__next", "__nuxt", "main", "application") or element.get("data-reactroot") is not None:
+            return True
+    return any((s.get("type") or "") == "module" or s.get("src") for s in root.iter("script"))

@@ -1,0 +1,312 @@
+"""One scan: select websites, crawl them with Scrapy, store observations and findings, report.
+
+An interrupted scan (Ctrl-C, a crash, a kill) is resumed by running the same selection again: the
+websites already observed are skipped, so nothing is lost or done twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import resource
+import sys
+import threading
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from scanner import findings as findings_store
+from scanner.config import Config
+from scanner.netguard import AddressPolicy
+from scanner.ownership import Ownership
+from scanner.progress import Progress
+from scanner.resolve import DnsView
+from scanner.store.db import Store, as_utc, utcnow
+from scanner.store.models import Observation, OwnershipCacheEntry, Scan
+from scanner.targets import Selector, count
+
+STALE_AFTER_S = 120
+FAILURE_SHARE_WARNING = 0.2
+
+
+class ScanError(Exception):
+    """The scan itself could not run; one line."""
+
+
+class StoreOwnerCache:
+    """RDAP answers kept in the store for `ownership.cache_ttl_days`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, address: str, max_age: timedelta) -> dict | None:
+        with self.store.session() as session:
+            row = session.get(OwnershipCacheEntry, address)
+        if row is None or as_utc(row.fetched_at) < utcnow() - max_age:
+            return None
+        return {"owner": row.owner, "network": row.network, "asn": row.asn, "country": row.country}
+
+    def put(self, address: str, data: dict) -> None:
+        with self.store.session() as session, session.begin():
+            row = session.get(OwnershipCacheEntry, address) or OwnershipCacheEntry(address=address)
+            row.owner, row.network = data.get("owner", ""), data.get("network", "")
+            row.asn, row.country, row.fetched_at = data.get("asn", ""), data.get("country", ""), utcnow()
+            session.add(row)
+
+
+class StoreWriter:
+    """Writes observations and findings from a thread, in batches, one transaction per batch."""
+
+    def __init__(self, store: Store, scan_id: int, batch: int = 200) -> None:
+        self.store = store
+        self.scan_id = scan_id
+        self.batch = batch
+        self.queue: queue.Queue = queue.Queue(maxsize=5000)
+        self.error: BaseException | None = None
+        self.cpu_s = 0.0
+        self.counts: Counter[str] = Counter()
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, item: dict) -> None:
+        if self.error is not None:
+            raise ScanError(f"cannot store results: {self.error}")
+        self.queue.put(item)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise ScanError(f"cannot store results: {str(self.error).splitlines()[0]}")
+
+    def _run(self) -> None:
+        done = False
+        while not done:
+            items = []
+            try:
+                item = self.queue.get(timeout=1.0)
+            except queue.Empty:
+                self._heartbeat()
+                continue
+            deadline = time.monotonic() + 0.5
+            while item is not None:
+                items.append(item)
+                if len(items) >= self.batch:
+                    break
+                try:
+                    item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+            else:
+                done = True
+            if items and self.error is None:
+                started = time.thread_time()
+                try:
+                    self._write(items)
+                except Exception as exc:  # noqa: BLE001 - reported by close()
+                    self.error = exc
+                self.cpu_s += time.thread_time() - started
+
+    def _heartbeat(self) -> None:
+        try:
+            with self.store.session() as session, session.begin():
+                scan = session.get(Scan, self.scan_id)
+                scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
+        except Exception:  # noqa: BLE001 - a missed heartbeat is harmless
+            pass
+
+    def _write(self, items: list[dict]) -> None:
+        now = utcnow()
+        rows, verdicts = [], []
+        for item in items:
+            record = item["record"]
+            data = json.dumps(item["obs"], ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+            rows.append({"scan_id": self.scan_id, "website_id": record.website_id, "observed_at": now,
+                         "outcome": item["outcome"], "reason": item.get("reason", "")[:500],
+                         "data": zlib.compress(data, 6)})  # fmt: skip
+            verdicts.append(findings_store.Verdicts(record.subject_number, record.website_number, item["outcomes"]))
+        with Session(self.store.engine) as session, session.begin():
+            session.execute(insert(Observation), rows)
+            counts = findings_store.apply(session, self.scan_id, now, verdicts)
+            scan = session.get(Scan, self.scan_id)
+            scan.stats = {**(scan.stats or {}), "heartbeat": now.isoformat(), "pid": os.getpid()}
+        self.counts.update(counts)
+        self.counts["observations"] += len(rows)
+
+
+@dataclass
+class ScanContext:
+    config: Config
+    store: Store
+    scan_id: int
+    selector: Selector
+    dns: DnsView
+    policy: AddressPolicy
+    ownership: Ownership
+    writer: StoreWriter
+    progress: Progress
+    batch_size: int = 500
+    resolver: object = None
+    timing: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class ScanResult:
+    scan_id: int
+    state: str
+    websites: int
+    not_checked: int
+    by_code: Counter
+    elapsed_s: float
+    resumed: bool
+    timing: dict
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
+    """(scan id, resumed): an interrupted scan of the same selection is resumed, else a new one begins."""
+    wanted = selector.as_dict()
+    with store.session() as session, session.begin():
+        candidates = session.scalars(
+            select(Scan).where(Scan.state.in_(("running", "interrupted"))).order_by(Scan.id.desc())
+        ).all()
+        for scan in candidates:
+            if scan.selector != wanted:
+                continue
+            stats = scan.stats or {}
+            beat = stats.get("heartbeat")
+            fresh = beat and (utcnow() - as_utc(_parse_iso(beat))).total_seconds() < STALE_AFTER_S
+            if scan.state == "running" and _pid_alive(stats.get("pid")) and fresh:
+                raise ScanError(f"scan {scan.id} of the same selection is still running (pid {stats.get('pid')})")
+            scan.state = "running"
+            scan.stats = {**stats, "pid": os.getpid(), "heartbeat": utcnow().isoformat(),
+                          "resumed": stats.get("resumed", 0) + 1}  # fmt: skip
+            return scan.id, True
+        scan = Scan(started_at=utcnow(), state="running", selector=wanted,
+                    stats={"pid": os.getpid(), "heartbeat": utcnow().isoformat()})  # fmt: skip
+        session.add(scan)
+        session.flush()
+        return scan.id, False
+
+
+def _parse_iso(text: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)
+
+
+def _raise_file_limit(wanted: int) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def run_scan(config: Config, store: Store, selector: Selector, *, stream=None) -> ScanResult:
+    from scrapy.crawler import CrawlerProcess
+
+    from spiders.homepage import HomepageSpider
+    from spiders.settings import crawl_settings
+
+    started = time.monotonic()
+    scan_id, resumed = open_scan(store, selector)
+    total, done = count(store, selector, scan_id)
+    files = _raise_file_limit(65536)
+    concurrency = max(8, min(config.fetch.concurrency, (files - 200) // 3))
+    if concurrency != config.fetch.concurrency:
+        from dataclasses import replace
+
+        config = replace(config, fetch=replace(config.fetch, concurrency=concurrency))
+    writer = StoreWriter(store, scan_id)
+    progress = Progress(total, done, stream=stream)
+    context = ScanContext(
+        config=config, store=store, scan_id=scan_id, selector=selector, dns=DnsView(config),
+        policy=AddressPolicy(config), ownership=Ownership(config, StoreOwnerCache(store)), writer=writer,
+        progress=progress,
+    )  # fmt: skip
+    process = CrawlerProcess(crawl_settings(config, context))
+    # Scrapy deep-copies settings, so the live objects ride on the process (the DNS resolver is built
+    # from it) and on the crawler (spider and pipeline).
+    process.beian_context = context
+    crawler = process.create_crawler(HomepageSpider)
+    crawler.beian_context = context
+    failure: BaseException | None = None
+    try:
+        process.crawl(crawler)
+        process.start()
+    except Exception as exc:  # noqa: BLE001 - reported below as one line
+        failure = exc
+    finally:
+        progress.stop()
+        writer.close()
+    reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+    registry_counts: Counter = Counter()
+    if failure is None and reason == "finished":
+        from scanner.registry_checks import run_registry_checks
+
+        registry_counts = run_registry_checks(config, store, selector, scan_id)
+    state = "finished" if failure is None and reason == "finished" else "interrupted"
+    elapsed = time.monotonic() - started
+    timing = {k: round(v, 3) for k, v in context.timing.items()}
+    timing["store"] = round(writer.cpu_s, 3)
+    stats = {
+        "websites": total, "observed": progress.done, "not_checked": progress.not_checked,
+        "findings_by_code": dict(progress.by_code + registry_counts), "elapsed_s": round(elapsed, 2),
+        "cpu_s": timing, "dns_queries": context.dns.queries, "rdap_queries": context.ownership.rdap_queries,
+        "finish_reason": reason, "writer": dict(writer.counts),
+    }  # fmt: skip
+    with store.session() as session, session.begin():
+        scan = session.get(Scan, scan_id)
+        scan.state = state
+        scan.stats = {**(scan.stats or {}), **stats}
+        if state == "finished":
+            scan.finished_at = utcnow()
+    if failure is not None:
+        raise ScanError(f"scan {scan_id} failed: {type(failure).__name__}: {failure}")
+    return ScanResult(scan_id, state, total, progress.not_checked, progress.by_code + registry_counts, elapsed,
+                      resumed, timing)  # fmt: skip
+
+
+def write_jsonl(store: Store, scan_id: int, path: str | Path) -> int:
+    written = 0
+    target = sys.stdout if str(path) == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        with store.session() as session:
+            for row in findings_store.query(session, scan_id=scan_id):
+                target.write(json.dumps(findings_store.as_contract(row), ensure_ascii=False) + "\n")
+                written += 1
+    finally:
+        if target is not sys.stdout:
+            target.close()
+    return written
+
+
+def mark_interrupted(store: Store, scan_id: int) -> None:
+    with store.session() as session, session.begin():
+        session.execute(update(Scan).where(Scan.id == scan_id, Scan.state == "running").values(state="interrupted"))
+
+
+FAILURE_SHARE = FAILURE_SHARE_WARNING

@@ -1,0 +1,339 @@
+"""The homepage spider: for each filed website, resolve its domains, fetch its homepage, record what
+it saw (the observation) and hand observation and check outcomes to the store pipeline.
+
+Per website: every filed domain and the homepage host are resolved (A and AAAA, full CNAME chain) and
+each address classified; the homepage is fetched https first, then http (and www.<apex> when a bare
+apex does not answer). Redirects (HTTP and meta refresh) are followed only within the website's filed
+domains and their subdomains. The best result wins: a real page, then a redirect away, then a
+placeholder, then an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import idna
+import scrapy
+from scrapy.http import TextResponse
+from twisted.internet import error as tx_error
+from w3lib.encoding import html_to_unicode
+
+from checks.base import SiteRecord
+from checks.placeholder import placeholder_kind
+from checks.run import evaluate
+from scanner.page import extract
+from scanner.resolve import OUR_FAILURES
+from scanner.targets import iter_batches
+
+PREPARE_CONCURRENCY = 64
+MAX_ATTEMPTS = 8
+
+# Result ranks: the best one decides what the website "is".
+R_ERROR, R_HTTP_ERROR, R_PLACEHOLDER, R_OFFSITE, R_PAGE = range(5)
+
+
+def ascii_host(name: str) -> str:
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return name
+
+
+@dataclass
+class Job:
+    record: SiteRecord
+    obs: dict
+    home: str  # ascii homepage host
+    scope: tuple[str, ...]  # ascii filed domains
+    queue: deque = field(default_factory=deque)
+    attempts: list[dict] = field(default_factory=list)
+    redirects: list[str] = field(default_factory=list)
+    best: tuple[int, dict] | None = None
+    fallback: str | None = None  # www.<apex> to try when the apex does not answer
+    started: float = field(default_factory=time.monotonic)
+
+    def consider(self, rank: int, result: dict) -> None:
+        if self.best is None or rank > self.best[0]:
+            self.best = (rank, result)
+
+
+class HomepageSpider(scrapy.Spider):
+    name = "homepage"
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.ctx = crawler.beian_context
+        return spider
+
+    # -- feeding ---------------------------------------------------------------------------------------
+    async def start(self):
+        ctx = self.ctx
+        batches = iter_batches(ctx.store, ctx.config, ctx.selector, ctx.scan_id, size=ctx.batch_size)
+        self._gate = asyncio.Semaphore(PREPARE_CONCURRENCY)
+        ctx.progress.start()
+        upcoming = asyncio.ensure_future(self._prepare_batch(next(batches, None)))
+        while True:
+            jobs = await upcoming
+            if jobs is None:
+                break
+            upcoming = asyncio.ensure_future(self._prepare_batch(next(batches, None)))
+            for job in jobs:
+                for output in self._advance(job):
+                    yield output
+
+    async def _prepare_batch(self, records: list[SiteRecord] | None) -> list[Job] | None:
+        if records is None:
+            return None
+        return list(await asyncio.gather(*(self._prepare(record) for record in records)))
+
+    async def _prepare(self, record: SiteRecord) -> Job:
+        ctx = self.ctx
+        started = time.process_time()
+        home = ascii_host(record.homepage_host)
+        names: dict[str, str] = {}  # ascii -> as filed
+        for name in [*record.domains, record.homepage_host]:
+            if name:
+                names.setdefault(ascii_host(name), name)
+        fallback = None
+        if record.status != "备案中" and not home.startswith("www.") and record.homepage_host in record.domains:
+            fallback = f"www.{home}"
+        lookups = list(names) + ([fallback] if fallback and fallback not in names else [])
+        obs: dict[str, Any] = {
+            "v": 1,
+            "homepage": record.homepage_host,
+            "dns": {},
+            "nameservers": [f"{h}:{p}" for h, p in ctx.config.dns.nameservers] or ["system"],
+        }
+        async with self._gate:
+            answers = await asyncio.gather(*(ctx.dns.resolve(name) for name in lookups))
+            for answer in answers:
+                if answer.name not in names:
+                    continue
+                entry = answer.as_dict()
+                if record.status != "备案中":
+                    entry["owners"] = [
+                        (await ctx.ownership.classify(address, answer.chain)).as_dict() for address in answer.addresses
+                    ]
+                obs["dns"][names[answer.name]] = entry
+        ctx.timing["dns"] += time.process_time() - started
+        job = Job(record, obs, home, tuple(ascii_host(d) for d in record.domains), fallback=fallback)
+        job.queue.extend([f"https://{home}/", f"http://{home}/"])
+        return job
+
+    # -- one step at a time per website ----------------------------------------------------------------
+    def _advance(self, job: Job):
+        """Yield the next request for this website, or its finished item."""
+        ctx = self.ctx
+        while True:
+            while job.queue and len(job.attempts) < MAX_ATTEMPTS:
+                url = job.queue.popleft()
+                host = urlsplit(url).hostname or ""
+                answer = ctx.dns.cached(host)
+                if answer is None or not answer.addresses:
+                    outcome = answer.outcome if answer else "unresolved"
+                    job.attempts.append({"url": url, "error": f"dns: {outcome}", "failure": "dns",
+                                         "ours": outcome in OUR_FAILURES})  # fmt: skip
+                    job.consider(R_ERROR, job.attempts[-1])
+                    continue
+                verdicts = [(a, ctx.policy.verdict(a)) for a in answer.addresses]
+                allowed = [a for a, v in verdicts if v.allowed]
+                if not allowed:
+                    private = any(v.reason == "private" for _, v in verdicts)
+                    reason = "; ".join(f"{a}: {v.reason}" for a, v in verdicts)
+                    job.attempts.append({"url": url, "error": f"not fetched: {reason}",
+                                         "failure": "private" if private else "blocked", "ours": not private})  # fmt: skip
+                    job.consider(R_ERROR, job.attempts[-1])
+                    continue
+                yield scrapy.Request(
+                    url,
+                    callback=self.parse_page,
+                    errback=self.failed,
+                    dont_filter=True,
+                    meta={"job": job, "download_slot": allowed[0], "started": time.monotonic(),
+                          "handle_httpstatus_all": True, "dont_redirect": True},  # fmt: skip
+                )
+                return
+            if job.fallback and (job.best is None or job.best[0] <= R_HTTP_ERROR):
+                www = job.fallback
+                job.fallback = None
+                answer = ctx.dns.cached(www)
+                if answer is not None and answer.addresses:
+                    job.queue.extend([f"https://{www}/", f"http://{www}/"])
+                    continue
+            yield self._finish(job)
+            return
+
+    async def parse_page(self, response):
+        job: Job = response.meta["job"]
+        ctx = self.ctx
+        attempt = {
+            "url": response.url,
+            "status": response.status,
+            "address": str(response.ip_address) if response.ip_address else None,
+            "elapsed_ms": round((time.monotonic() - response.meta["started"]) * 1000),
+            "bytes": len(response.body),
+        }
+        job.attempts.append(attempt)
+        location = response.headers.get(b"Location")
+        if 300 <= response.status < 400 and location:
+            target = urljoin(response.url, location.decode("latin-1").strip())
+            attempt["location"] = target
+            return await self._redirect(job, response.url, target, "http")
+        if response.status >= 400 or response.status < 200:
+            attempt["failure"] = "http_status"
+            job.consider(R_HTTP_ERROR, {**attempt})
+            return list(self._advance(job))
+        started = time.process_time()
+        text = _decode(response)
+        facts = extract(text, response.url)
+        page = facts.as_dict()
+        ctx.timing["parse"] += time.process_time() - started
+        target = facts.meta_refresh or facts.script_redirect
+        if target and _differs(target, response.url) and len(facts.text) < 300:
+            attempt["location"] = target
+            return await self._redirect(job, response.url, target, "meta" if facts.meta_refresh else "script")
+        result = {**attempt, "page": page, "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1")}
+        if placeholder_kind(page) is not None:
+            job.consider(R_PLACEHOLDER, result)
+            return list(self._advance(job))
+        job.consider(R_PAGE, result)
+        return [self._finish(job)]
+
+    async def _redirect(self, job: Job, source: str, target: str, kind: str):
+        ctx = self.ctx
+        job.redirects.append(target)
+        parts = urlsplit(target)
+        host = (parts.hostname or "").lower().rstrip(".")
+        if parts.scheme not in ("http", "https") or not host:
+            job.consider(R_HTTP_ERROR, {"url": source, "failure": "error", "error": f"bad redirect to {target}"})
+            return list(self._advance(job))
+        if not any(host == d or host.endswith("." + d) for d in job.scope):
+            job.consider(R_OFFSITE, {"url": source, "offsite_url": target, "redirect_kind": kind})
+            return [self._finish(job)]
+        if len(job.redirects) > ctx.config.fetch.max_redirects:
+            job.consider(R_HTTP_ERROR, {"url": source, "failure": "error", "error": "too many redirects"})
+            return [self._finish(job)]
+        await ctx.dns.resolve(host)
+        job.queue.appendleft(target)
+        return list(self._advance(job))
+
+    def failed(self, failure):
+        request = failure.request
+        job: Job = request.meta["job"]
+        kind, ours, detail = _classify_failure(failure, self.ctx.resolver, urlsplit(request.url).hostname or "")
+        attempt = {"url": request.url, "failure": kind, "error": detail, "ours": ours,
+                   "elapsed_ms": round((time.monotonic() - request.meta["started"]) * 1000)}  # fmt: skip
+        job.attempts.append(attempt)
+        job.consider(R_ERROR, attempt)
+        return list(self._advance(job))
+
+    # -- the observation ---------------------------------------------------------------------------
+    def _finish(self, job: Job) -> dict:
+        ctx = self.ctx
+        fetch = _fetch_summary(job)
+        obs = job.obs
+        obs["fetch"] = fetch
+        page = fetch.pop("page", None)
+        if page is not None:
+            obs["page"] = page
+        started = time.process_time()
+        outcomes = evaluate(obs, job.record)
+        ctx.timing["checks"] += time.process_time() - started
+        not_checked = fetch.get("ours") or any(
+            (obs["dns"].get(job.record.homepage_host) or {}).get("outcome") == o for o in OUR_FAILURES
+        )
+        return {
+            "record": job.record,
+            "obs": obs,
+            "outcomes": outcomes,
+            "outcome": "not_checked" if not_checked else "checked",
+            "reason": fetch.get("reason", "") if not_checked else "",
+        }
+
+
+def _differs(target: str, current: str) -> bool:
+    a, b = urlsplit(target), urlsplit(current)
+    return (a.hostname, a.path or "/", a.query) != (b.hostname, b.path or "/", b.query) or a.scheme != b.scheme
+
+
+def _decode(response) -> str:
+    if isinstance(response, TextResponse):
+        try:
+            return response.text
+        except (UnicodeDecodeError, LookupError):
+            pass
+    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+    _encoding, text = html_to_unicode(content_type, response.body)
+    return text
+
+
+def _fetch_summary(job: Job) -> dict:
+    attempts = [{k: v for k, v in a.items() if k != "page"} for a in job.attempts]
+    base = {"attempts": attempts, "redirects": job.redirects, "elapsed_ms": round((time.monotonic() - job.started) * 1000)}
+    if job.best is None:
+        return {**base, "state": "not_fetched", "failure": "error", "ours": True, "reason": "no attempt possible"}
+    rank, result = job.best
+    if rank in (R_PAGE, R_PLACEHOLDER):
+        return {**base, "state": "page", "final_url": result["url"], "status": result["status"],
+                "address": result.get("address"), "content_type": result.get("content_type"),
+                "bytes": result.get("bytes"), "page": result["page"]}  # fmt: skip
+    if rank == R_OFFSITE:
+        return {**base, "state": "redirect_offsite", "final_url": result["url"], "offsite_url": result["offsite_url"],
+                "redirect_kind": result.get("redirect_kind")}  # fmt: skip
+    failures = [a for a in job.attempts if a.get("failure")]
+    if failures and all(a["failure"] in ("dns", "private", "blocked") for a in failures):
+        # nothing was connected to: DNS or the address policy decided; access.* reports the cause
+        first = failures[0]
+        return {**base, "state": "not_fetched", "failure": first["failure"], "ours": bool(first.get("ours")),
+                "reason": first.get("error", ""), "final_url": first["url"]}  # fmt: skip
+    connected = [a for a in failures if a["failure"] not in ("dns", "private", "blocked")]
+    ours = bool(connected) and all(a.get("ours") for a in connected)
+    # the most telling failure: an HTTP status says more than a timeout, which says more than a reset
+    chosen = min(connected, key=lambda a: FAILURE_PRIORITY.get(a["failure"], 9)) if connected else result
+    return {**base, "state": "failed", "failure": chosen.get("failure", "error"), "ours": ours,
+            "status": chosen.get("status"), "final_url": chosen.get("url"),
+            "reason": chosen.get("error") or (f"HTTP {chosen.get('status')}" if chosen.get("status") else "")}  # fmt: skip
+
+
+FAILURE_PRIORITY = {"http_status": 0, "too_large": 1, "timeout": 2, "tls": 3, "refused": 4, "reset": 5, "error": 6}
+
+
+def _describe(value) -> str:
+    """One line for a download error, unwrapping Twisted's lists of inner failures."""
+    reasons = getattr(value, "reasons", None)
+    if not reasons and value.args and isinstance(value.args[0], list):
+        reasons = value.args[0]
+    if reasons:
+        inner = [getattr(r, "value", r) for r in reasons]
+        return "; ".join(f"{type(v).__name__}: {v}" for v in inner)[:300]
+    return f"{type(value).__name__}: {value}"[:300]
+
+
+def _classify_failure(failure, resolver, host: str) -> tuple[str, bool, str]:
+    """(kind, is it our failure, detail) for a download error."""
+    text = _describe(failure.value)
+    if failure.check(tx_error.DNSLookupError):
+        refused = resolver.refused.get(host, "") if resolver else ""
+        if "private" in refused:
+            return "private", False, f"not fetched: {refused}"
+        if refused and "only_ranges" in refused:
+            return "blocked", True, f"not fetched: {refused}"
+        return "dns", False, text
+    if failure.check(tx_error.ConnectionRefusedError):
+        return "refused", False, text
+    if failure.check(tx_error.TimeoutError, tx_error.TCPTimedOutError) or "timeout" in text.lower() or "took longer" in text:
+        return "timeout", False, text
+    lowered = text.lower()
+    if "maxsize" in lowered or "exceeded" in lowered or "cancelled" in lowered and "size" in lowered:
+        return "too_large", True, text
+    if "ssl" in lowered or "tls" in lowered or "handshake" in lowered or "certificate" in lowered:
+        return "tls", False, text
+    if failure.check(tx_error.ConnectionLost, tx_error.ConnectionDone) or "connection" in lowered or "reset" in lowered:
+        return "reset", False, text
+    return "error", False, text
