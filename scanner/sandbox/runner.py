@@ -180,7 +180,10 @@ class Sandbox:
         fetch.setdefault("allow_ranges", ["127.0.0.0/8"])
         fetch.setdefault("only_ranges", ["127.0.0.0/8"])  # never leave loopback, whatever DNS says
         fetch.setdefault("timeout_s", 5)
-        data.setdefault("ownership", {})["rdap_url"] = self.rdap_url
+        ownership = data.setdefault("ownership", {})
+        ownership["rdap_url"] = self.rdap_url
+        if ownership.get("known_networks") and not Path(ownership["known_networks"]).is_absolute():
+            ownership["known_networks"] = str((self.world.base_dir / ownership["known_networks"]).resolve())
         data.setdefault("notices", {})["smtp_url"] = self.smtp_url
         return data
 

@@ -219,7 +219,7 @@ def parse_world(data: dict, base_dir: Path | None = None) -> World:
     if not isinstance(data, dict):
         raise WorldError("world: expected a mapping at the top level")
     known = {"name", "hosts", "templates", "rdap", "registry", "registry_file", "expected", "scanner", "description"}
-    unknown = set(data) - known
+    unknown = {k for k in set(data) - known if not str(k).startswith("x-")}  # x-…: YAML anchors
     if unknown:
         raise WorldError(f"{sorted(unknown)[0]}: unknown top-level key")
     base = base_dir or Path.cwd()

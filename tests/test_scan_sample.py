@@ -1,0 +1,83 @@
+"""The sample world, scanned end to end through the real CLI: exactly the expected findings, no others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checks.run import implemented
+from scanner.sandbox import Sandbox, load_world
+from tests.sandbox_helpers import import_world_registry, scan, triples, write_config
+
+SAMPLE = Path(__file__).resolve().parent.parent / "scanner" / "sandbox" / "worlds" / "sample.yaml"
+
+
+@pytest.fixture(scope="module")
+def sample_scan(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("sample")
+    with Sandbox(load_world(SAMPLE), lifetime_s=600) as box:
+        config = write_config(box, tmp_path)
+        import_world_registry(box, config, tmp_path)
+        result, findings = scan(config, tmp_path)
+        connects = dict(box.web.connects)
+        yield box.world, result, findings, connects, config, tmp_path
+
+
+def expected_triples(world) -> set[tuple]:
+    codes = set(implemented())
+    return {
+        (e["check"], e.get("website_number") or e["subject_number"], e.get("domain"))
+        for e in world.expected
+        if e["check"] in codes
+    }
+
+
+def test_exactly_the_expected_findings(sample_scan):
+    world, _result, findings, *_ = sample_scan
+    got = triples(findings)
+    want = expected_triples(world)
+    assert got - want == set(), "unexpected findings"
+    assert want - got == set(), "missing findings"
+
+
+def test_every_site_check_code_is_shown(sample_scan):
+    world, *_ = sample_scan
+    shown = {e["check"] for e in world.expected}
+    for code in implemented():
+        assert code in shown, f"the sample world shows no {code}"
+
+
+def test_findings_follow_the_contract(sample_scan):
+    _world, _result, findings, *_ = sample_scan
+    for finding in findings:
+        assert set(finding) == {"check", "severity", "subject_number", "website_number", "domain", "summary",
+                                "evidence", "first_seen", "last_seen"}  # fmt: skip
+        assert finding["severity"] in ("critical", "violation", "warning")
+        assert finding["first_seen"].endswith("+08:00")
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in finding["summary"])  # Chinese for customers
+
+
+def test_evidence_is_readable(sample_scan):
+    _world, _result, findings, *_ = sample_scan
+    by_key = {(f["check"], f["domain"]): f for f in findings}
+    foreign = by_key[("access.foreign_ip", "sh-data-mirror.cn")]["evidence"]["foreign"][0]
+    assert foreign["owner"] == "Vultr Holdings, LLC" and foreign["asn"] == "AS20473"
+    hk = by_key[("access.foreign_ip", "sh-cloud-hk.cn")]["evidence"]["foreign"][0]
+    assert hk["kind"] == "provider_offshore" and hk["region"] == "HK"
+    wrong = by_key[("filing.link_wrong", "oldlink-example.cn")]["evidence"]
+    assert wrong["link"] == "http://www.miibeian.gov.cn/" and "京ICP备10206937号-11" in wrong["snippet"]
+    assert "京公网安备11010802030001号" in by_key[("filing.number_missing", "psb-example.cn")]["evidence"]["psb_numbers"]
+
+
+def test_private_addresses_are_never_connected(sample_scan):
+    *_rest, connects, _config, _tmp = sample_scan
+    assert not any(address == "127.99.0.1" for address, _port in connects)
+
+
+def test_rescan_updates_instead_of_duplicating(sample_scan):
+    _world, _result, first, _connects, config, tmp_path = sample_scan
+    _result2, second = scan(config, tmp_path)
+    assert triples(second) == triples(first)
+    for finding in second:
+        assert finding["first_seen"] <= finding["last_seen"]
