@@ -1,0 +1,118 @@
+"""`beian demo` (the whole product on the built-in sandbox) and `beian sandbox up WORLD`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from scanner.cli import CommandError
+from scanner.config import Config, parse_config
+from scanner.sandbox import Sandbox, SandboxError, WorldError, load_world
+from scanner.sandbox.runner import to_toml
+
+WORLDS = Path(__file__).resolve().parent.parent / "sandbox" / "worlds"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the product on the built-in sandbox (no network, no services needed)",
+        description="Starts the sample world (DNS, web, RDAP and SMTP servers on loopback), imports its registry, "
+        "scans it and lists the findings. Needs ports 80 and 443 on 127.x addresses (root or CAP_NET_BIND_SERVICE).",
+    )
+    p.add_argument("--workdir", default="beian-demo", help="where the demo keeps its database and config "
+                   "(default: ./beian-demo)")  # fmt: skip
+    p.set_defaults(func=cmd_demo, needs_config=False)
+
+    sandbox = sub.add_parser("sandbox", help="the fake internet used by tests, the demo and benchmarks")
+    actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION")
+    actions.required = True
+    p = actions.add_parser("up", help="serve a world until Ctrl-C and print the config that points at it")
+    p.add_argument("world", metavar="WORLD", help="world file (.yaml/.json), or 'sample'")
+    p.add_argument("--config-out", metavar="FILE", help="also write the scanner config to FILE")
+    p.add_argument("--registry-out", metavar="FILE", help="also write the world's registry (JSON) to FILE")
+    p.add_argument("--database", default="sqlite:///beian.db", help="database URL for the printed config")
+    p.add_argument("--lifetime", type=float, default=8 * 3600, help="stop by itself after this many seconds")
+    p.set_defaults(func=cmd_sandbox_up, needs_config=False)
+
+
+def _world_path(name: str) -> Path:
+    if name == "sample":
+        return WORLDS / "sample.yaml"
+    return Path(name)
+
+
+def _start(world_name: str, lifetime: float) -> Sandbox:
+    try:
+        world = load_world(_world_path(world_name))
+        return Sandbox(world, lifetime_s=lifetime).start()
+    except (WorldError, SandboxError) as exc:
+        raise CommandError(str(exc)) from None
+
+
+def cmd_sandbox_up(args, _config: Config) -> int:
+    box = _start(args.world, args.lifetime)
+    text = box.config_toml(args.database)
+    if args.config_out:
+        Path(args.config_out).write_text(text, encoding="utf-8")
+    if args.registry_out and box.world.registry:
+        Path(args.registry_out).write_text(json.dumps(box.world.registry, ensure_ascii=False, indent=1), encoding="utf-8")
+    hosts = len(box.world.hosts)
+    print(f"sandbox '{box.world.name}' is up: {hosts} hosts on {len(box.world.web_addresses())} loopback addresses, "
+          f"DNS {box.nameserver}, RDAP {box.rdap_url}, SMTP {box.smtp_url}")  # fmt: skip
+    print("point the scanner at it with this config (Ctrl-C stops the sandbox):\n")
+    print(text)
+    sys.stdout.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.is_set() and box._thread is not None and box._thread.is_alive():
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    box.stop()
+    print(f"sandbox stopped; {len(box.smtp.messages)} mails captured")
+    return 0
+
+
+def cmd_demo(args, _config: Config) -> int:
+    from scanner.commands.scan_cmd import print_summary
+    from scanner.findings import as_contract, query
+    from scanner.registry.importer import import_records
+    from scanner.registry.parse import parse_json
+    from scanner.scan import run_scan
+    from scanner.store.db import Store
+    from scanner.targets import Selector
+
+    workdir = Path(args.workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = workdir / "beian.db"
+    for stale in workdir.glob("beian.db*"):
+        stale.unlink()  # every demo starts from an empty database
+    box = _start("sample", 3600)
+    try:
+        config_data = box.config(f"sqlite:///{database}")
+        (workdir / "beian.toml").write_text(to_toml(config_data), encoding="utf-8")
+        config = parse_config(config_data, str(workdir / "beian.toml"))
+        print(f"sandbox up: sample world ({len(box.world.hosts)} hosts), DNS {box.nameserver}, RDAP {box.rdap_url}")
+        store = Store(f"sqlite:///{database}")
+        registry_text = json.dumps(box.world.registry, ensure_ascii=False)
+        result = import_records(store, parse_json(registry_text, "sample registry"), source="sample world")
+        print(f"registry imported: {result.summary()}")
+        print("scanning every filed website…")
+        scan = run_scan(config, store, Selector())
+        print_summary(scan)
+        print("\nfindings:")
+        with store.session() as session:
+            for row in query(session, scan_id=scan.scan_id):
+                item = as_contract(row)
+                print(f"  [{item['severity']}] {item['check']:<28} {item['website_number'] or item['subject_number']}"
+                      f"  {item['summary']}")  # fmt: skip
+        store.dispose()
+    finally:
+        box.stop()
+    print(f"\ndatabase and config kept in {workdir}; e.g. beian --config {workdir / 'beian.toml'} findings --format csv")
+    return 0
