@@ -73,5 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m scanner.cli`: run the importable module, so its classes are the ones used
+    from scanner.cli import main as _main
+
+    sys.exit(_main())
