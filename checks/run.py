@@ -25,13 +25,15 @@ PAGE_FAMILIES = ("filing.", "content.")
 def load_all() -> None:
     """Import every check module so its @check registers."""
     for module in pkgutil.iter_modules(checks.__path__):
-        if module.name not in ("base", "catalog", "run"):
+        if module.name not in ("base", "catalog", "run", "registry"):
             importlib.import_module(f"checks.{module.name}")
 
 
 def implemented() -> list[str]:
+    from checks.registry import SUBJECT_CHECKS, WEBSITE_CHECKS
+
     load_all()
-    return sorted(CHECKS)
+    return sorted(set(CHECKS) | set(SUBJECT_CHECKS) | set(WEBSITE_CHECKS))
 
 
 def _page_codes() -> list[str]:

@@ -34,7 +34,7 @@ class Verdicts:
     outcomes: list[Outcome]
 
 
-def apply(session: Session, scan_id: int, now: datetime, items: list[Verdicts]) -> dict[str, int]:
+def apply(session: Session, scan_id: int | None, now: datetime, items: list[Verdicts]) -> dict[str, int]:
     """Upsert findings and close resolved ones for a batch; the caller commits. Returns counts."""
     counts = {"opened": 0, "seen": 0, "closed": 0}
     if not items:

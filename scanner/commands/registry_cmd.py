@@ -41,14 +41,23 @@ def cmd_import(args, config: Config) -> int:
     try:
         result = import_file(store, args.path)
     except RegistryFileError as exc:
+        store.dispose()
         for line in exc.errors:
             print(line, file=sys.stderr)
         if exc.truncated:
             print(f"(more errors not shown; first {len(exc.errors)} listed)", file=sys.stderr)
         raise CommandError(f"{args.path}: {len(exc.errors)} error(s); nothing was imported") from None
+    print(f"imported {args.path}: {result.summary()}")
+    try:
+        if result.changed:
+            from scanner.registry_checks import run_registry_checks
+
+            by_code = run_registry_checks(config, store)
+            total = sum(by_code.values())
+            print(f"registry checks: {total} finding(s)" + (": " + ", ".join(f"{c} {n}" for c, n in sorted(by_code.items()))
+                                                             if total else ""))  # fmt: skip
     finally:
         store.dispose()
-    print(f"imported {args.path}: {result.summary()}")
     return 0
 
 

@@ -1,0 +1,160 @@
+"""Shared by the registry.* checks: the registry as the checks see it, cross-subject indexes, rule data.
+
+Registry checks need no crawl: pure functions over the stored filing data. Subject-scope checks take
+(subject, index); website-scope checks take (website, subject, index).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from checks.base import Outcome
+
+DATA = Path(__file__).parent / "data"
+LIVE = ("已备案", "备案中")
+
+
+@dataclass(frozen=True)
+class Contact:
+    role: str  # principal | leader
+    name: str = ""
+    mobile: str = ""
+    phone: str = ""
+    website_number: str | None = None
+
+
+@dataclass
+class WebsiteView:
+    website_number: str
+    name: str
+    status: str
+    domains: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SubjectView:
+    subject_number: str
+    name: str
+    nature: str
+    certificate_type: str
+    certificate_number: str
+    province: str
+    contacts: list[Contact] = field(default_factory=list)
+    websites: list[WebsiteView] = field(default_factory=list)
+
+
+def mobile_key(text: str) -> str:
+    """A mobile number reduced to its 11 national digits (or the raw digits when it is not one)."""
+    digits = re.sub(r"\D", "", text or "")
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def certificate_key(kind: str, number: str) -> str:
+    compact = re.sub(r"[\s-]", "", number).upper()
+    return f"{kind.strip()}|{compact}"
+
+
+@dataclass
+class RegistryIndex:
+    """Facts across subjects: which subjects use a mobile number or a certificate."""
+
+    subjects_by_mobile: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    subjects_by_certificate: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    @classmethod
+    def build(cls, subjects) -> RegistryIndex:
+        index = cls()
+        for subject in subjects:
+            for contact in subject.contacts:
+                key = mobile_key(contact.mobile)
+                if len(key) == 11:
+                    index.subjects_by_mobile[key].add(subject.subject_number)
+            if subject.certificate_number.strip():
+                key = certificate_key(subject.certificate_type, subject.certificate_number)
+                index.subjects_by_certificate[key].add(subject.subject_number)
+        return index
+
+
+@dataclass(frozen=True)
+class Province:
+    abbreviation: str
+    code: str
+    names: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def provinces() -> dict[str, Province]:
+    result = {}
+    for line in (DATA / "provinces.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            abbreviation, code, *names = line.split("\t")
+            result[abbreviation] = Province(abbreviation, code, tuple(names))
+    return result
+
+
+def province_by_code(code: str) -> Province | None:
+    return next((p for p in provinces().values() if p.code == code), None)
+
+
+def province_by_name(name: str) -> Province | None:
+    text = name.strip()
+    if not text:
+        return None
+    return next((p for p in provinces().values() if any(text.startswith(n) for n in p.names)), None)
+
+
+@lru_cache(maxsize=1)
+def mobile_segments() -> frozenset[str]:
+    lines = (DATA / "mobile_segments.tsv").read_text(encoding="utf-8").splitlines()
+    return frozenset(line.split("\t")[0] for line in lines if line.strip() and not line.startswith("#"))
+
+
+@lru_cache(maxsize=1)
+def approved_suffixes() -> frozenset[str]:
+    lines = (DATA / "miit_suffixes.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+@lru_cache(maxsize=1)
+def name_terms() -> dict[str, tuple[str, ...]]:
+    rules: dict[str, list[str]] = defaultdict(list)
+    for line in (DATA / "website_names.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            term, rule, *_ = line.split("\t")
+            rules[rule].append(term)
+    return {rule: tuple(terms) for rule, terms in rules.items()}
+
+
+SubjectCheck = Callable[[SubjectView, RegistryIndex], Outcome]
+WebsiteCheck = Callable[[WebsiteView, SubjectView, RegistryIndex], Outcome]
+SUBJECT_CHECKS: dict[str, SubjectCheck] = {}
+WEBSITE_CHECKS: dict[str, WebsiteCheck] = {}
+
+
+def subject_check(code: str):
+    def register(fn: SubjectCheck) -> SubjectCheck:
+        SUBJECT_CHECKS[code] = fn
+        return fn
+
+    return register
+
+
+def website_check(code: str):
+    def register(fn: WebsiteCheck) -> WebsiteCheck:
+        WEBSITE_CHECKS[code] = fn
+        return fn
+
+    return register
+
+
+def live_websites(subject: SubjectView) -> list[WebsiteView]:
+    return [w for w in subject.websites if w.status in LIVE]

@@ -1,0 +1,59 @@
+"""registry.certificate_invalid: USCC and resident ID numbers fail format or check digit (python-stdnum);
+other certificate types are checked for form."""
+
+from __future__ import annotations
+
+import re
+
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError
+
+from checks.base import Found, Outcome
+from checks.catalog import info
+from checks.registry import RegistryIndex, SubjectView, subject_check
+
+USCC_TYPES = ("统一社会信用代码", "营业执照", "事业单位法人证书", "社会团体法人登记证书", "民办非企业单位登记证书",
+              "基金会法人登记证书", "律师事务所执业许可证", "组织机构代码证")  # fmt: skip
+FORMS = {
+    "护照": re.compile(r"^[A-Z0-9]{5,17}$"),
+    "港澳居民来往内地通行证": re.compile(r"^[HM]\d{8}(\d{2})?$"),
+    "台湾居民来往大陆通行证": re.compile(r"^\d{8}(\d{2})?$"),
+    "外国人永久居留身份证": re.compile(r"^([A-Z]{3}\d{12}|9\d{17})$"),
+    "港澳居民居住证": re.compile(r"^8[123]\d{15}[\dX]$"),
+    "台湾居民居住证": re.compile(r"^83\d{15}[\dX]$"),
+}
+
+
+def problem(kind: str, number: str) -> str | None:
+    text = re.sub(r"[\s-]", "", number).upper()
+    if not text:
+        return "证件号码为空"
+    try:
+        if kind == "居民身份证" or (not kind and len(text) == 18 and text[:17].isdigit()):
+            ric.validate(text)
+            if ric.get_birth_place(text) is None:
+                return "身份证号码的地区码不存在"
+            return None
+        if kind in USCC_TYPES and len(text) == 18:
+            uscc.validate(text)
+            return None
+    except ValidationError as exc:
+        return {"InvalidChecksum": "校验位错误", "InvalidLength": "长度错误", "InvalidFormat": "格式错误",
+                "InvalidComponent": "包含无效的日期或代码"}.get(type(exc).__name__, str(exc))  # fmt: skip
+    if kind in USCC_TYPES:
+        return "统一社会信用代码应为 18 位" if len(text) != 18 else None
+    pattern = FORMS.get(kind)
+    if pattern and not pattern.match(text):
+        return f"不符合{kind}号码格式"
+    return None
+
+
+@subject_check("registry.certificate_invalid")
+def certificate_invalid(subject: SubjectView, index: RegistryIndex) -> Outcome:
+    found = problem(subject.certificate_type, subject.certificate_number)
+    if found is None:
+        return Outcome.passed("registry.certificate_invalid")
+    summary = f"{info('registry.certificate_invalid').title}：{subject.certificate_type or '证件'} {subject.certificate_number} {found}"
+    evidence = {"certificate_type": subject.certificate_type, "certificate_number": subject.certificate_number,
+                "problem": found}  # fmt: skip
+    return Outcome.failed("registry.certificate_invalid", Found("registry.certificate_invalid", summary, evidence))
