@@ -4,6 +4,7 @@ other certificate types are checked for form."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
@@ -24,6 +25,7 @@ FORMS = {
 }
 
 
+@lru_cache(maxsize=8192)
 def problem(kind: str, number: str) -> str | None:
     text = re.sub(r"[\s-]", "", number).upper()
     if not text:

@@ -111,6 +111,7 @@ def find_numbers(text: str) -> list[IcpNumber]:
     return found
 
 
+@lru_cache(maxsize=65536)
 def parse_number(text: str) -> IcpNumber | None:
     """A registry field holding exactly one number (whitespace and width forgiven), else None."""
     normal = normalise(text.strip())

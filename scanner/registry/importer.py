@@ -139,7 +139,7 @@ class _Importer:
         existing_subjects = {
             row.subject_number: row
             for row in conn.execute(
-                select(Subject.id, Subject.subject_number, Subject.fingerprint, Subject.removed_at, Subject.content)
+                select(Subject.id, Subject.subject_number, Subject.fingerprint, Subject.removed_at)
             )
         }
         existing_sites = {
@@ -147,7 +147,7 @@ class _Importer:
             for row in conn.execute(
                 select(
                     Website.id, Website.website_number, Website.subject_id, Website.fingerprint,
-                    Website.removed_at, Website.content,
+                    Website.removed_at,
                 )  # fmt: skip
             )
         }
@@ -163,24 +163,31 @@ class _Importer:
             if old is None:
                 new_rows.append({**_subject_row(record, self.now), "created_at": self.now})
                 new_records.append(record)
-                self._change("subject", record.subject_number, "added", None, record.content())
+                self._change("subject", record.subject_number, "added", None, None)  # content is in its row
+                if len(new_rows) >= _CHUNK:
+                    self._flush_subjects(new_rows, new_records, ids)
+                    new_rows, new_records = [], []
                 continue
             ids[record.subject_number] = old.id
             if old.fingerprint == record.fingerprint() and old.removed_at is None:
                 continue
+            before_content = self._stored_content(Subject, old.id) if old.fingerprint != record.fingerprint() else {}
             self.conn.execute(update(Subject).where(Subject.id == old.id).values(**_subject_row(record, self.now)))
             self.conn.execute(delete(Contact).where(Contact.subject_id == old.id, Contact.website_id.is_(None)))
             self._insert_principals([(old.id, record)])
             if old.removed_at is not None:
                 self._change("subject", record.subject_number, "restored", None, record.content())
             if old.fingerprint != record.fingerprint():
-                before, after = _diff(old.content or {}, record.content())
+                before, after = _diff(before_content, record.content())
                 self._change("subject", record.subject_number, "changed", before, after)
-        new_ids = _insert_returning_ids(self.conn, Subject.__table__, new_rows)
-        for record, new_id in zip(new_records, new_ids, strict=True):
-            ids[record.subject_number] = new_id
-        self._insert_principals(list(zip(new_ids, new_records, strict=True)))
+        self._flush_subjects(new_rows, new_records, ids)
         return ids
+
+    def _flush_subjects(self, rows: list[dict], records: list[SubjectRecord], ids: dict[str, int]) -> None:
+        new_ids = _insert_returning_ids(self.conn, Subject.__table__, rows)
+        for record, new_id in zip(records, new_ids, strict=True):
+            ids[record.subject_number] = new_id
+        self._insert_principals(list(zip(new_ids, records, strict=True)))
 
     def _insert_principals(self, pairs: list[tuple[int, SubjectRecord]]) -> None:
         rows = [_contact_row(sid, None, "principal", rec.principal) for sid, rec in pairs if not rec.principal.is_empty()]
@@ -197,25 +204,31 @@ class _Importer:
                 if old is None:
                     new_rows.append({**_website_row(record, subject_id, self.now), "content": after, "created_at": self.now})
                     new_records.append((subject_id, record))
-                    self._change("website", record.website_number, "added", None, after)
+                    self._change("website", record.website_number, "added", None, None)
+                    if len(new_rows) >= _CHUNK:
+                        self._flush_websites(new_rows, new_records)
+                        new_rows, new_records = [], []
                     continue
                 same = old.fingerprint == record.fingerprint() and old.subject_id == subject_id
                 if same and old.removed_at is None:
                     continue
                 # subject_number inside content lets a move between subjects show up in the history
                 row = {**_website_row(record, subject_id, self.now), "content": after}
+                before_content = self._stored_content(Website, old.id) if not same else None
                 self.conn.execute(update(Website).where(Website.id == old.id).values(**row))
                 changed.append((old.id, record))
                 if old.removed_at is not None:
                     self._change("website", record.website_number, "restored", None, after)
                 if not same:
-                    before, after_diff = _diff(old.content or {}, after)
+                    before, after_diff = _diff(before_content or {}, after)
                     self._change("website", record.website_number, "changed", before, after_diff)
-        new_ids = _insert_returning_ids(self.conn, Website.__table__, new_rows)
-        fresh = [(wid, sid, rec) for wid, (sid, rec) in zip(new_ids, new_records, strict=True)]
-        self._insert_children(fresh)
+        self._flush_websites(new_rows, new_records)
         if changed:
             self._replace_children(changed, subject_ids, subjects)
+
+    def _flush_websites(self, rows: list[dict], records: list[tuple[int, WebsiteRecord]]) -> None:
+        new_ids = _insert_returning_ids(self.conn, Website.__table__, rows)
+        self._insert_children([(wid, sid, rec) for wid, (sid, rec) in zip(new_ids, records, strict=True)])
 
     def _insert_children(self, sites: list[tuple[int, int, WebsiteRecord]]) -> None:
         domains, contacts, approvals = [], [], []
@@ -271,9 +284,13 @@ class _Importer:
         for chunk in _chunks([r.id for r in gone_sites]):
             self.conn.execute(update(Website).where(Website.id.in_(chunk)).values(removed_at=self.now))
         for row in gone_subjects:
-            self._change("subject", row.subject_number, "removed", row.content, None)
+            self._change("subject", row.subject_number, "removed", self._stored_content(Subject, row.id), None)
         for row in gone_sites:
-            self._change("website", row.website_number, "removed", row.content, None)
+            self._change("website", row.website_number, "removed", self._stored_content(Website, row.id), None)
+
+    def _stored_content(self, model, row_id: int) -> dict:
+        """The record as last imported (read only for the few records that changed)."""
+        return self.conn.execute(select(model.content).where(model.id == row_id)).scalar_one() or {}
 
 
 def import_records(store: Store, subjects: list[SubjectRecord], source: str = "", digest: str = "") -> ImportResult:

@@ -174,6 +174,7 @@ def parse_json(text: str, source: str) -> list[SubjectRecord]:
         raise RegistryFileError([f"{source}:1:subjects: expected an object with a \"subjects\" list"])
     subjects: list[SubjectRecord] = []
     for i, item in enumerate(items):
+        items[i] = None  # let the parsed JSON go as records are built: a big registry is memory-bound
         row = f"subjects[{i}]"
         if not isinstance(item, dict):
             errors.add(row, "-", "expected an object")
