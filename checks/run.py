@@ -22,11 +22,18 @@ SITE = ("site.unreachable", "site.redirect_offsite", "site.placeholder")
 PAGE_FAMILIES = ("filing.", "content.")
 
 
+_loaded = False
+
+
 def load_all() -> None:
-    """Import every check module so its @check registers."""
+    """Import every check module so its @check registers (once per process)."""
+    global _loaded
+    if _loaded:
+        return
     for module in pkgutil.iter_modules(checks.__path__):
         if module.name not in ("base", "catalog", "run", "registry"):
             importlib.import_module(f"checks.{module.name}")
+    _loaded = True
 
 
 def implemented() -> list[str]:

@@ -15,12 +15,9 @@ from lxml import etree
 
 from scanner.icp import PSB_RE, find_numbers, normalise
 
-_SKIP_TAGS = {"script", "style", "noscript", "template", "head", "title", "meta", "link", "iframe", "object",
-              "svg", "canvas", "select", "option", "textarea", "input", "button"}  # fmt: skip
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header",
                "footer", "nav", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "dl", "form", "aside", "main",
                "blockquote", "pre", "hr", "center", "address", "figure", "figcaption"}  # fmt: skip
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _ONCLICK_URL = re.compile(r"""(?:https?:)?//[^'"\s)]+""", re.IGNORECASE)
 _META_REFRESH = re.compile(r"""^\s*\d+\s*[;,]\s*url\s*=\s*['"]?([^'"]+)""", re.IGNORECASE)
 _JS_LOCATION = re.compile(r"""(?:window\.|document\.|top\.)?location(?:\.href)?\s*=\s*['"]([^'"]+)['"]""")
@@ -97,11 +94,80 @@ def _link_of(element: etree._Element, base_url: str) -> str | None:
     return href or None
 
 
-def _hidden(element: etree._Element) -> bool:
-    if element.get("hidden") is not None:
-        return True
-    style = element.get("style")
-    return bool(style and _HIDDEN_STYLE.search(style))
+_LOWER = "translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ', 'abcdefghijklmnopqrstuvwxyz')"  # and drop spaces
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg", "canvas", "select", "textarea",
+              "button", "head", "title")  # fmt: skip
+_HIDDEN_ELEMENTS = etree.XPath(
+    f"//*[@hidden or contains({_LOWER}, 'display:none') or contains({_LOWER}, 'visibility:hidden')]"
+)
+_TEXT_NODES = etree.XPath("//text()")
+_REGION_TEXT = etree.XPath(".//text()")  # used after the invisible elements are dropped
+_FOOTERS = etree.XPath(
+    "//footer | //*[contains(translate(@class, 'FOTER', 'foter'), 'footer') or contains(translate(@id, 'FOTER', 'foter'), "
+    "'footer') or contains(@class, 'copyright') or @id = 'foot' or @class = 'foot' or contains(@class, 'bottom')]"
+)
+_NAVS = etree.XPath("//nav | //*[@id = 'nav' or @class = 'nav' or @class = 'menu' or @id = 'menu']")
+
+
+def _outermost(elements: list) -> list:
+    chosen = set(elements)
+    return [e for e in elements if not any(a in chosen for a in e.iterancestors())]
+
+
+class _Segments:
+    """Visible text as one string, with a way back from a position to the element it came from."""
+
+    def __init__(self, root: etree._Element, base_url: str) -> None:
+        self.base_url = base_url
+        self.items: list[_Segment] = []
+        self.nodes: list = []
+        parts: list[str] = []
+        position = 0
+        # Drop what a reader cannot see (keeping each element's tail), then take every text node in C:
+        # the hot path of every scan. The tree is not used for anything else afterwards.
+        for element in list(root.iter(*_DROP_TAGS)) + _HIDDEN_ELEMENTS(root):
+            if element.getparent() is not None:
+                element.drop_tree()
+        for node in _TEXT_NODES(root):
+            owner = node.getparent()
+            if owner is None:
+                continue
+            tag = owner.tag if isinstance(owner.tag, str) else ""
+            if tag.lower() in _BLOCK_TAGS:
+                parts.append("\n")
+                position += 1
+            value = normalise(str(node))
+            self.items.append(_Segment(value, position, None, "body"))
+            self.nodes.append(node)
+            parts.append(value)
+            position += len(value)
+        self.text = "".join(parts)
+
+    def container(self, index: int) -> etree._Element:
+        node = self.nodes[index]
+        owner = node.getparent()
+        return owner.getparent() if node.is_tail and owner.getparent() is not None else owner
+
+    def link(self, index: int) -> str | None:
+        element = self.container(index)
+        while element is not None:
+            if isinstance(element.tag, str) and element.tag.lower() == "a":
+                return _link_of(element, self.base_url)
+            element = element.getparent()
+        return None
+
+    def region(self, index: int) -> str:
+        element = self.container(index)
+        while element is not None:
+            if isinstance(element.tag, str):
+                found = _region(element, "body")
+                if found != "body":
+                    return found
+            element = element.getparent()
+        return "body"
+
+    def covering(self, start: int, end: int) -> list[int]:
+        return [i for i, s in enumerate(self.items) if s.start < end and s.start + len(s.text) > start and s.text.strip()]
 
 
 def _region(element: etree._Element, inherited: str) -> str:
@@ -116,48 +182,13 @@ def _region(element: etree._Element, inherited: str) -> str:
     return "body"
 
 
-def _collect(root: etree._Element, base_url: str) -> tuple[list[_Segment], list[str]]:
-    segments: list[_Segment] = []
-    hidden_texts: list[str] = []
-    position = 0
-
-    def add(text: str | None, link: str | None, region: str) -> None:
-        nonlocal position
-        if not text:
-            return
-        value = normalise(text)
-        segments.append(_Segment(value, position, link, region))
-        position += len(value)
-
-    def walk(element: etree._Element, link: str | None, region: str) -> None:
-        tag = element.tag
-        if not isinstance(tag, str):  # comments, processing instructions
-            if isinstance(element, etree._Comment) and element.text:
-                hidden_texts.append(element.text)
-            add(element.tail, link, region)
-            return
-        tag = tag.lower()
-        if tag in _SKIP_TAGS or _hidden(element):
-            if tag not in ("head", "title", "meta", "link"):
-                hidden_texts.append(element.text_content() if tag not in ("input",) else element.get("value") or "")
-            add(element.tail, link, region)
-            return
-        if tag == "a":
-            link = _link_of(element, base_url)
-        region = _region(element, region)
-        block = tag in _BLOCK_TAGS
-        if block:
-            add("\n", None, region)
-        add(element.text, link, region)
-        for child in element:
-            walk(child, link, region)
-        if block:
-            add("\n", None, region)
-        add(element.tail, None if tag == "a" else link, region)
-
-    body = root.find(".//body")
-    walk(body if body is not None else root, None, "body")
-    return segments, hidden_texts
+def _region_text(elements: list) -> str:
+    texts = []
+    for element in _outermost(elements):
+        value = " ".join(t.strip() for t in _REGION_TEXT(element) if t.strip())
+        if value:
+            texts.append(normalise(value))
+    return " ".join(texts)
 
 
 def _snippet(text: str, start: int, end: int) -> str:
@@ -186,6 +217,7 @@ def extract(html: str | bytes, base_url: str = "") -> PageFacts:
             facts.generator = (meta.get("content") or "")[:200]
     scripts = list(root.iter("script"))
     facts.scripts = len(scripts)
+    bundles = any((s.get("type") or "") == "module" or s.get("src") for s in scripts)
     for script in scripts:
         match = _JS_LOCATION.search(script.text or "")
         if match and len((script.text or "").strip()) < 500:
@@ -194,36 +226,39 @@ def extract(html: str | bytes, base_url: str = "") -> PageFacts:
     facts.links = sum(1 for _ in root.iter("a"))
     for form in root.iter("form"):
         facts.forms.append(_form_kind(form))
-    segments, hidden_texts = _collect(root, base_url)
-    text = "".join(s.text for s in segments)
+    segments = _Segments(root, base_url)
+    text = segments.text
     facts.text = re.sub(r"[ \t\r\f\v\u00a0\u3000]+", " ", re.sub(r"\n\s*\n+", "\n", text)).strip()
-    facts.nav_text = " ".join(s.text.strip() for s in segments if s.region == "nav" and s.text.strip())
-    facts.footer_text = " ".join(s.text.strip() for s in segments if s.region == "footer" and s.text.strip())
+    facts.nav_text = _region_text(_NAVS(root))[:5000]
+    facts.footer_text = _region_text(_FOOTERS(root))[:5000]
     for tag in ("h1", "h2", "h3"):
         for heading in root.iter(tag):
             value = normalise(heading.text_content().strip())
             if value:
                 facts.headings.append(value[:200])
-    facts.numbers = _numbers(text, segments)
+    facts.numbers = _numbers(segments)
     facts.psb_numbers = [re.sub(r"\s+", "", m.group(0)) for m in PSB_RE.finditer(text)]
-    visible = {n.number for n in facts.numbers}
-    for hidden in hidden_texts:
-        for number in find_numbers(normalise(hidden)):
+    raw = html if isinstance(html, str) else html.decode("utf-8", "replace")
+    if re.search(r"ICP|ＩＣＰ", raw, re.IGNORECASE):
+        visible = {n.number for n in facts.numbers}
+        for number in find_numbers(normalise(raw)):
             if number.canonical not in visible and number.canonical not in facts.numbers_in_hidden:
                 facts.numbers_in_hidden.append(number.canonical)
-    facts.app_shell = _looks_like_app_shell(root, facts)
+    facts.app_shell = _looks_like_app_shell(root, facts, bundles)
     return facts
 
 
-def _numbers(text: str, segments: list[_Segment]) -> list[NumberSeen]:
+def _numbers(segments: _Segments) -> list[NumberSeen]:
+    text = segments.text
     result = []
     for number in find_numbers(text):
-        covering = [s for s in segments if s.start < number.end and s.start + len(s.text) > number.start and s.text.strip()]
+        covering = segments.covering(number.start, number.end)
         # the digits decide: a link around "京ICP备" alone while the digits sit outside it still counts
-        digit_segments = [s for s in covering if any(ch.isdigit() for ch in s.text)] or covering
-        links = [s.link for s in digit_segments if s.link]
-        link = links[0] if links else _adjacent_link(text, segments, number.start, number.end)
-        region = "footer" if any(s.region == "footer" for s in covering) else (covering[0].region if covering else "body")
+        digit_segments = [i for i in covering if any(ch.isdigit() for ch in segments.items[i].text)] or covering
+        links = [link for link in (segments.link(i) for i in digit_segments) if link]
+        link = links[0] if links else _adjacent_link(segments, number.start, number.end)
+        regions = [segments.region(i) for i in covering]
+        region = "footer" if "footer" in regions else (regions[0] if regions else "body")
         result.append(
             NumberSeen(
                 number=number.canonical,
@@ -240,15 +275,22 @@ def _numbers(text: str, segments: list[_Segment]) -> list[NumberSeen]:
     return result
 
 
-def _adjacent_link(text: str, segments: list[_Segment], start: int, end: int) -> str | None:
+def _adjacent_link(segments: _Segments, start: int, end: int) -> str | None:
     """A link right beside the number on the same line ("<a>备案号：</a>京ICP备…") counts as its link."""
-    for segment in segments:
-        if not segment.link or not segment.text.strip():
-            continue
+    text = segments.text
+    for index, segment in enumerate(segments.items):
         seg_end = segment.start + len(segment.text)
-        gap = text[seg_end:start] if seg_end <= start else text[end : segment.start] if segment.start >= end else None
-        if gap is not None and len(gap) <= 3 and "\n" not in gap:
-            return segment.link
+        if seg_end <= start:
+            gap = text[seg_end:start]
+        elif segment.start >= end:
+            gap = text[end : segment.start]
+        else:
+            continue
+        if len(gap) > 3 or "\n" in gap or not segment.text.strip():
+            continue
+        link = segments.link(index)
+        if link:
+            return link
     return None
 
 
@@ -268,7 +310,7 @@ def _form_kind(form: etree._Element) -> str:
     return "other"
 
 
-def _looks_like_app_shell(root: etree._Element, facts: PageFacts) -> bool:
+def _looks_like_app_shell(root: etree._Element, facts: PageFacts, bundles: bool) -> bool:
     """Near-empty visible text, a mount element and script bundles: the page is built by JavaScript."""
     if len(facts.text) > 200 or facts.scripts == 0:
         return False
@@ -276,4 +318,4 @@ def _looks_like_app_shell(root: etree._Element, facts: PageFacts) -> bool:
         marker = (element.get("id") or "").lower()
         if marker in ("app", "root", "__next", "__nuxt", "main", "application") or element.get("data-reactroot") is not None:
             return True
-    return any((s.get("type") or "") == "module" or s.get("src") for s in root.iter("script"))
+    return bundles

@@ -84,8 +84,16 @@ class HomepageSpider(scrapy.Spider):
                 break
             upcoming = asyncio.ensure_future(self._prepare_batch(next(batches, None)))
             for job in jobs:
+                await self._wait_for_room()
                 for output in self._advance(job):
                     yield output
+
+    async def _wait_for_room(self) -> None:
+        """Feed lazily: Scrapy keeps reading start() while the downloader is full, so hold back here and
+        a million websites never queue up in memory."""
+        engine = self.crawler.engine
+        while engine is not None and engine.needs_backout() and engine.running:
+            await asyncio.sleep(0.02)
 
     async def _prepare_batch(self, records: list[SiteRecord] | None) -> list[Job] | None:
         if records is None:
@@ -103,7 +111,7 @@ class HomepageSpider(scrapy.Spider):
         fallback = None
         if record.status != "备案中" and not home.startswith("www.") and record.homepage_host in record.domains:
             fallback = f"www.{home}"
-        lookups = list(names) + ([fallback] if fallback and fallback not in names else [])
+        lookups = list(names)  # www.<apex> is resolved only if the apex does not answer
         obs: dict[str, Any] = {
             "v": 1,
             "homepage": record.homepage_host,
@@ -188,7 +196,7 @@ class HomepageSpider(scrapy.Spider):
         if response.status >= 400 or response.status < 200:
             attempt["failure"] = "http_status"
             job.consider(R_HTTP_ERROR, {**attempt})
-            return list(self._advance(job))
+            return await self._continue(job)
         started = time.process_time()
         text = _decode(response)
         facts = extract(text, response.url)
@@ -201,7 +209,7 @@ class HomepageSpider(scrapy.Spider):
         result = {**attempt, "page": page, "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1")}
         if placeholder_kind(page) is not None:
             job.consider(R_PLACEHOLDER, result)
-            return list(self._advance(job))
+            return await self._continue(job)
         job.consider(R_PAGE, result)
         return [self._finish(job)]
 
@@ -212,7 +220,7 @@ class HomepageSpider(scrapy.Spider):
         host = (parts.hostname or "").lower().rstrip(".")
         if parts.scheme not in ("http", "https") or not host:
             job.consider(R_HTTP_ERROR, {"url": source, "failure": "error", "error": f"bad redirect to {target}"})
-            return list(self._advance(job))
+            return await self._continue(job)
         if not any(host == d or host.endswith("." + d) for d in job.scope):
             job.consider(R_OFFSITE, {"url": source, "offsite_url": target, "redirect_kind": kind})
             return [self._finish(job)]
@@ -223,7 +231,14 @@ class HomepageSpider(scrapy.Spider):
         job.queue.appendleft(target)
         return list(self._advance(job))
 
-    def failed(self, failure):
+    async def _continue(self, job: Job) -> list:
+        """The next step for a website, resolving www.<apex> first when the apex has failed."""
+        if not job.queue and job.fallback and (job.best is None or job.best[0] <= R_HTTP_ERROR):
+            if self.ctx.dns.cached(job.fallback) is None:
+                await self.ctx.dns.resolve(job.fallback)
+        return list(self._advance(job))
+
+    async def failed(self, failure):
         request = failure.request
         job: Job = request.meta["job"]
         kind, ours, detail = _classify_failure(failure, self.ctx.resolver, urlsplit(request.url).hostname or "")
@@ -231,7 +246,7 @@ class HomepageSpider(scrapy.Spider):
                    "elapsed_ms": round((time.monotonic() - request.meta["started"]) * 1000)}  # fmt: skip
         job.attempts.append(attempt)
         job.consider(R_ERROR, attempt)
-        return list(self._advance(job))
+        return await self._continue(job)
 
     # -- the observation ---------------------------------------------------------------------------
     def _finish(self, job: Job) -> dict:

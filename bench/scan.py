@@ -1,0 +1,138 @@
+"""Benchmark: the full scan pipeline against a bare Scrapy crawl of the same homepages.
+
+    python bench/scan.py [--sites 20000] [--timeout 5] [--skip-bare]
+
+Generates a world (10 % dead or hanging, see scanner/sandbox/generate.py), serves it from a sandbox
+in its own process, imports its registry, then runs in child processes:
+  1. `beian scan` — the full pipeline (DNS, ownership, fetch, parse, checks, store);
+  2. a bare Scrapy crawl of the same homepages through the same DNS resolver and settings, no checks
+     and no storage.
+Prints sites/s, CPU ms per site (split into DNS, fetch, parse, checks, store) and peak RSS. Figures,
+not assertions: targets are full >= 60 % of bare, peak RSS < 350 MB and flat from 20 k to 100 k sites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._measure import run_child  # noqa: E402
+
+GENERATE = """
+import json, sys
+from scanner.sandbox.generate import generate
+world = generate(int(sys.argv[1]))
+open(sys.argv[2], "w", encoding="utf-8").write(json.dumps(world, ensure_ascii=False))
+"""
+
+FULL = """
+import json, resource, sys, time
+from scanner.config import load_config
+from scanner.scan import run_scan
+from scanner.store.db import Store
+from scanner.targets import Selector
+config = load_config(sys.argv[1])
+store = Store(config.database)
+started = time.monotonic()
+result = run_scan(config, store, Selector(), stream=open("/dev/null", "w"))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"sites": result.websites, "elapsed": time.monotonic() - started,
+                  "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+                  "timing": result.timing, "findings": sum(result.by_code.values()),
+                  "not_checked": result.not_checked}))
+"""
+
+BARE = """
+import json, resource, sys, time
+from bench.bare_crawl import crawl
+stats = crawl(sys.argv[1], sys.argv[2])
+usage = resource.getrusage(resource.RUSAGE_SELF)
+stats.update(cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss / 1024)
+print(json.dumps(stats))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sites", type=int, default=20000)
+    parser.add_argument("--timeout", type=float, default=5.0, help="fetch.timeout_s for both crawls")
+    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument("--keep", help="directory to keep the world, config and database in")
+    args = parser.parse_args()
+    workdir = Path(args.keep or tempfile.mkdtemp(prefix="beian-scan-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    world = workdir / "world.json"
+    wall, _, _ = run_child(GENERATE, str(args.sites), str(world))
+    print(f"world: {args.sites} sites generated in {wall:.1f} s ({world.stat().st_size / 1e6:.0f} MB)")
+
+    config_path, registry = workdir / "sandbox.toml", workdir / "registry.json"
+    for stale in workdir.glob("bench.db*"):
+        stale.unlink()
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "scanner.cli", "sandbox", "up", str(world), "--config-out", str(config_path),
+         "--registry-out", str(registry), "--database", f"sqlite:///{workdir / 'bench.db'}", "--lifetime", "7200"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    started = time.monotonic()
+    while not config_path.exists():
+        if sandbox.poll() is not None:
+            raise SystemExit(f"sandbox failed: {sandbox.stderr.read()[-2000:]}")
+        time.sleep(0.2)
+    print(f"sandbox up in {time.monotonic() - started:.1f} s")
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        text = text.replace("[fetch]", f"[fetch]\ntimeout_s = {args.timeout}\nconcurrency = {args.concurrency}\n"
+                                       "per_ip_concurrency = 16", 1)  # fmt: skip
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("timeout_s = 5"))
+        config_path.write_text(text + "\n", encoding="utf-8")
+        result = subprocess.run([sys.executable, "-m", "scanner.cli", "--config", str(config_path), "registry", "import",
+                                 str(registry)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+        if result.returncode != 0:
+            raise SystemExit(result.stderr)
+        wall, _, out = run_child(FULL, str(config_path))
+        full = json.loads(out.strip().splitlines()[-1])
+        report("full pipeline", full)
+        if not args.skip_bare:
+            domains = workdir / "domains.txt"
+            data = json.loads(registry.read_text(encoding="utf-8"))
+            names = [w["domains"][0] for s in data["subjects"] for w in s["websites"] if w["status"] != "已注销"]
+            domains.write_text("\n".join(names), encoding="utf-8")
+            wall, _, out = run_child(BARE, str(config_path), str(domains))
+            bare = json.loads(out.strip().splitlines()[-1])
+            report("bare Scrapy", bare)
+            print(f"full / bare rate: {full['sites'] / full['elapsed'] / (bare['sites'] / bare['elapsed']):.0%}")
+    finally:
+        sandbox.send_signal(signal.SIGTERM)
+        try:
+            sandbox.wait(15)
+        except subprocess.TimeoutExpired:
+            os.kill(sandbox.pid, signal.SIGKILL)
+
+
+def report(label: str, stats: dict) -> None:
+    sites = stats["sites"]
+    line = (f"{label:<14} {sites} sites in {stats['elapsed']:.1f} s = {sites / stats['elapsed']:.0f} sites/s; "
+            f"CPU {stats['cpu'] * 1000 / sites:.2f} ms/site; peak RSS {stats['rss_mb']:.0f} MB")  # fmt: skip
+    print(line)
+    timing = stats.get("timing")
+    if timing:
+        parts = {k: v * 1000 / sites for k, v in timing.items()}
+        accounted = sum(v for k, v in timing.items() if k != "store")  # store runs in its own thread
+        fetch = (stats["cpu"] - accounted - timing.get("store", 0)) * 1000 / sites
+        print("   per site CPU ms: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(parts.items()))
+              + f", fetch+scrapy (rest) {fetch:.2f}; findings {stats.get('findings')}, not checked {stats.get('not_checked')}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
