@@ -167,6 +167,7 @@ class ScanResult:
     elapsed_s: float
     resumed: bool
     timing: dict
+    dns_queries: int = 0
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -287,7 +288,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None) -
     if failure is not None:
         raise ScanError(f"scan {scan_id} failed: {type(failure).__name__}: {failure}")
     return ScanResult(scan_id, state, total, progress.not_checked, progress.by_code + registry_counts, elapsed,
-                      resumed, timing)  # fmt: skip
+                      resumed, timing, context.dns.queries)  # fmt: skip
 
 
 def write_jsonl(store: Store, scan_id: int, path: str | Path) -> int:

@@ -102,7 +102,6 @@ class HomepageSpider(scrapy.Spider):
 
     async def _prepare(self, record: SiteRecord) -> Job:
         ctx = self.ctx
-        started = time.process_time()
         home = ascii_host(record.homepage_host)
         names: dict[str, str] = {}  # ascii -> as filed
         for name in [*record.domains, record.homepage_host]:
@@ -129,7 +128,6 @@ class HomepageSpider(scrapy.Spider):
                         (await ctx.ownership.classify(address, answer.chain)).as_dict() for address in answer.addresses
                     ]
                 obs["dns"][names[answer.name]] = entry
-        ctx.timing["dns"] += time.process_time() - started
         job = Job(record, obs, home, tuple(ascii_host(d) for d in record.domains), fallback=fallback)
         job.queue.extend([f"https://{home}/", f"http://{home}/"])
         return job
