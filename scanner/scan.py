@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from scanner import findings as findings_store
@@ -33,7 +33,7 @@ from scanner.store.models import Observation, OwnershipCacheEntry, Scan
 from scanner.targets import Selector, count
 
 STALE_AFTER_S = 120
-FAILURE_SHARE_WARNING = 0.2
+FAILURE_SHARE = 0.2  # above this share of "could not check", the summary warns
 
 
 class ScanError(Exception):
@@ -292,22 +292,13 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None) -
 
 
 def write_jsonl(store: Store, scan_id: int, path: str | Path) -> int:
-    written = 0
-    target = sys.stdout if str(path) == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
-    try:
-        with store.session() as session:
-            for row in findings_store.query(session, scan_id=scan_id):
-                target.write(json.dumps(findings_store.as_contract(row), ensure_ascii=False) + "\n")
-                written += 1
-    finally:
-        if target is not sys.stdout:
-            target.close()
-    return written
+    """This scan's open findings as JSON Lines (CONTRACT §3); '-' writes to stdout."""
+    from reports.exports import rows
+    from reports.exports import write_jsonl as write
 
-
-def mark_interrupted(store: Store, scan_id: int) -> None:
-    with store.session() as session, session.begin():
-        session.execute(update(Scan).where(Scan.id == scan_id, Scan.state == "running").values(state="interrupted"))
-
-
-FAILURE_SHARE = FAILURE_SHARE_WARNING
+    with store.session() as session:
+        items = rows(findings_store.query(session, scan_id=scan_id))
+    if str(path) == "-":
+        return write(items, sys.stdout)
+    with open(path, "w", encoding="utf-8") as out:
+        return write(items, out)

@@ -232,3 +232,26 @@ def test_bad_world_and_busy_port():
             Sandbox(world).start()
     finally:
         blocker.close()
+
+
+def test_sandbox_up_prints_config_and_stops_on_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    world = tmp_path / "w.yaml"
+    world.write_text("name: tiny\nhosts:\n  up.cn: {a: [127.43.0.1], http: {page: hello}}\n", encoding="utf-8")
+    config = tmp_path / "out.toml"
+    process = subprocess.Popen([sys.executable, "-m", "scanner.cli", "sandbox", "up", str(world), "--config-out",
+                                str(config), "--maildir", str(tmp_path / "mail")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not config.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    response, body = get("127.43.0.1", "up.cn")
+    assert body == b"hello"
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "nameservers = [\"127.0.0.1:" in out and "rdap_url" in out and "sandbox stopped" in out
+    assert (tmp_path / "mail" / "new").is_dir()

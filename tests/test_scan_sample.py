@@ -21,7 +21,8 @@ def sample_scan(tmp_path_factory):
         import_world_registry(box, config, tmp_path)
         result, findings = scan(config, tmp_path)
         connects = dict(box.web.connects)
-        yield box.world, result, findings, connects, config, tmp_path
+        box.user_agents = {r.headers.get("user-agent", "") for r in box.web.requests}
+        yield box.world, result, findings, connects, config, tmp_path, box
 
 
 def expected_triples(world) -> set[tuple]:
@@ -71,12 +72,17 @@ def test_evidence_is_readable(sample_scan):
 
 
 def test_private_addresses_are_never_connected(sample_scan):
-    *_rest, connects, _config, _tmp = sample_scan
+    *_rest, connects, _config, _tmp, _box = sample_scan
     assert not any(address == "127.99.0.1" for address, _port in connects)
 
 
+def test_user_agent_names_the_product_and_a_contact(sample_scan):
+    box = sample_scan[-1]
+    assert box.user_agents and all(ua.startswith("beian-scanner/") and "+https://" in ua for ua in box.user_agents)
+
+
 def test_rescan_updates_instead_of_duplicating(sample_scan):
-    _world, _result, first, _connects, config, tmp_path = sample_scan
+    _world, _result, first, _connects, config, tmp_path, _box = sample_scan
     _result2, second = scan(config, tmp_path)
     assert triples(second) == triples(first)
     for finding in second:

@@ -36,6 +36,7 @@ def register(sub) -> None:
     p.add_argument("--registry-out", metavar="FILE", help="also write the world's registry (JSON) to FILE")
     p.add_argument("--database", default="sqlite:///beian.db", help="database URL for the printed config")
     p.add_argument("--lifetime", type=float, default=8 * 3600, help="stop by itself after this many seconds")
+    p.add_argument("--maildir", metavar="DIR", help="also keep every captured mail in this maildir")
     p.set_defaults(func=cmd_sandbox_up, needs_config=False)
 
 
@@ -45,21 +46,21 @@ def _world_path(name: str) -> Path:
     return Path(name)
 
 
-def _start(world_name: str, lifetime: float) -> Sandbox:
+def _start(world_name: str, lifetime: float, maildir: str | None = None) -> Sandbox:
     try:
         world = load_world(_world_path(world_name))
-        return Sandbox(world, lifetime_s=lifetime).start()
+        return Sandbox(world, lifetime_s=lifetime, maildir=maildir).start()
     except (WorldError, SandboxError) as exc:
         raise CommandError(str(exc)) from None
 
 
 def cmd_sandbox_up(args, _config: Config) -> int:
-    box = _start(args.world, args.lifetime)
+    box = _start(args.world, args.lifetime, args.maildir)
     text = box.config_toml(args.database)
-    if args.config_out:
-        Path(args.config_out).write_text(text, encoding="utf-8")
     if args.registry_out and box.world.registry:
         Path(args.registry_out).write_text(json.dumps(box.world.registry, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.config_out:  # written last: its presence tells scripts the sandbox is ready
+        Path(args.config_out).write_text(text, encoding="utf-8")
     hosts = len(box.world.hosts)
     print(f"sandbox '{box.world.name}' is up: {hosts} hosts on {len(box.world.web_addresses())} loopback addresses, "
           f"DNS {box.nameserver}, RDAP {box.rdap_url}, SMTP {box.smtp_url}")  # fmt: skip

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 
 from scanner.cli import CommandError, open_store
 from scanner.config import Config
-from scanner.findings import as_contract, query
+from scanner.findings import query
 from scanner.scan import FAILURE_SHARE, ScanError, run_scan, write_jsonl
 from scanner.targets import Selector, count
 
@@ -75,27 +73,14 @@ def print_summary(result) -> None:
 
 
 def cmd_findings(args, config: Config) -> int:
+    from reports.exports import rows, write_csv, write_jsonl, write_table
+
     store = open_store(config)
     try:
         with store.session() as session:
-            rows = [as_contract(r) | {"closed": r.closed_at is not None} for r in query(session, checks=args.check,
-                                                                                       open_only=args.open)]  # fmt: skip
+            items = rows(query(session, checks=args.check, open_only=args.open))
     finally:
         store.dispose()
-    if args.format == "jsonl":
-        for row in rows:
-            row.pop("closed")
-            print(json.dumps(row, ensure_ascii=False))
-    elif args.format == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["check", "severity", "subject_number", "website_number", "domain", "summary", "first_seen",
-                         "last_seen", "closed"])  # fmt: skip
-        for r in rows:
-            writer.writerow([r["check"], r["severity"], r["subject_number"], r["website_number"] or "",
-                             r["domain"] or "", r["summary"], r["first_seen"], r["last_seen"], r["closed"]])  # fmt: skip
-    else:
-        for r in rows:
-            state = "closed" if r["closed"] else "open"
-            print(f"{r['check']:<28} {state:<6} {r['website_number'] or r['subject_number']:<26} {r['summary']}")
-        print(f"{len(rows)} findings")
+    writer = {"jsonl": write_jsonl, "csv": write_csv, "table": write_table}[args.format]
+    writer(items, sys.stdout)
     return 0

@@ -1,0 +1,1 @@
+"""Read-only views over scans and findings: exports now; HTML reports and notice templates later."""
