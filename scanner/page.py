@@ -70,6 +70,7 @@ class PageFacts:
     forms: list[str] = field(default_factory=list)  # form signals: login, register, post, search, cart
     generator: str = ""
     app_shell: bool = False
+    signals: dict = field(default_factory=dict)  # structure beyond words: forum software, cart links, prices
 
     def as_dict(self) -> dict:
         return {
@@ -78,7 +79,7 @@ class PageFacts:
             "numbers": [n.as_dict() for n in self.numbers], "psb_numbers": self.psb_numbers,
             "numbers_in_hidden": self.numbers_in_hidden, "meta_refresh": self.meta_refresh,
             "script_redirect": self.script_redirect, "links": self.links, "scripts": self.scripts,
-            "forms": self.forms, "generator": self.generator, "app_shell": self.app_shell,
+            "forms": self.forms, "generator": self.generator, "app_shell": self.app_shell, "signals": self.signals,
         }  # fmt: skip
 
 
@@ -223,7 +224,9 @@ def extract(html: str | bytes, base_url: str = "") -> PageFacts:
         if match and len((script.text or "").strip()) < 500:
             facts.script_redirect = urljoin(base_url, match.group(1))
             break
-    facts.links = sum(1 for _ in root.iter("a"))
+    hrefs = [(a.get("href") or "").lower() for a in root.iter("a")]
+    facts.links = len(hrefs)
+    facts.signals = _signals(html, hrefs, facts.generator)
     for form in root.iter("form"):
         facts.forms.append(_form_kind(form))
     segments = _Segments(root, base_url)
@@ -245,6 +248,7 @@ def extract(html: str | bytes, base_url: str = "") -> PageFacts:
             if number.canonical not in visible and number.canonical not in facts.numbers_in_hidden:
                 facts.numbers_in_hidden.append(number.canonical)
     facts.app_shell = _looks_like_app_shell(root, facts, bundles)
+    facts.signals["prices"] = len(PRICE.findall(facts.text))
     return facts
 
 
@@ -308,6 +312,24 @@ def _form_kind(form: etree._Element) -> str:
     if any(k in names for k in ("search", "keyword", "q ", "wd ")):
         return "search"
     return "other"
+
+
+_FORUM_SOFTWARE = re.compile(
+    r"powered by\s*<[^>]*>?\s*(discuz!?|phpwind|phpbb|mybb|vbulletin|xenforo)|(discuz!?|phpwind|phpbb|mybb)\s*x?\d"
+    r"|forum\.php\?mod=|viewthread\.php|thread-\d+-\d+-\d+\.html|showtopic=|/viewtopic\.php",
+    re.IGNORECASE,
+)
+_CART_HREF = re.compile(r"cart|checkout|buynow|addtocart|order/confirm|trade/buy")
+PRICE = re.compile(r"[¥￥]\s*\d+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?\s*元(?![素旦宵])")
+
+
+def _signals(html: str | bytes, hrefs: list[str], generator: str) -> dict:
+    raw = html if isinstance(html, str) else html.decode("utf-8", "replace")
+    forum = _FORUM_SOFTWARE.search(raw) or _FORUM_SOFTWARE.search(generator or "")
+    return {
+        "forum_software": forum.group(0)[:60] if forum else "",
+        "cart_links": sum(1 for h in hrefs if _CART_HREF.search(h)),
+    }
 
 
 def _looks_like_app_shell(root: etree._Element, facts: PageFacts, bundles: bool) -> bool:

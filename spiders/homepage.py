@@ -247,8 +247,21 @@ class HomepageSpider(scrapy.Spider):
         return await self._continue(job)
 
     # -- the observation ---------------------------------------------------------------------------
+    def _forget(self, job: Job) -> None:
+        """Drop this website's DNS answers once it is done: a scan of a million sites keeps only the
+        answers of websites in flight (the observation holds what the checks need)."""
+        ctx = self.ctx
+        hosts = {job.home, *job.scope, *(urlsplit(u).hostname or "" for u in job.redirects)}
+        if job.fallback is None:
+            hosts.add(f"www.{job.home}")
+        for host in hosts:
+            ctx.dns.forget(host)
+            if ctx.resolver is not None:
+                ctx.resolver.refused.pop(host, None)
+
     def _finish(self, job: Job) -> dict:
         ctx = self.ctx
+        self._forget(job)
         fetch = _fetch_summary(job)
         obs = job.obs
         obs["fetch"] = fetch

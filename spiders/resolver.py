@@ -34,8 +34,7 @@ class GuardedResolver:
         self.reactor = reactor
         self.view = view
         self.policy = policy
-        self.refused: dict[str, str] = {}  # host -> why nothing could be connected to
-        self.connect_targets: dict[str, list[str]] = {}
+        self.refused: dict[str, str] = {}  # host -> why nothing could be connected to (until the site is done)
 
     @classmethod
     def from_crawler(cls, crawler, reactor):
@@ -77,7 +76,6 @@ class GuardedResolver:
                 reasons.append(f"{address}: {verdict.reason}")
         if not allowed:
             self.refused[host] = "; ".join(reasons) or error or "no address"
-        self.connect_targets[host] = allowed
         for address in allowed:
             ip = parse(address)
             receiver.addressResolved((IPv6Address if ip.version == 6 else IPv4Address)("TCP", address, port))

@@ -1,0 +1,78 @@
+"""content.owner_mismatch: the site names another organization as its operator or copyright holder.
+
+Organization names are read from ownership lines (©, Copyright, 版权所有, 主办单位, 运营 …) and compared
+with the subject's name after normalisation (繁简, full width, spaces). A short form of the subject's
+own name (示例科技 for 北京示例科技有限公司) is the same owner; the web designer (技术支持) is not an owner.
+"""
+
+from __future__ import annotations
+
+import re
+
+from checks.base import Found, Outcome, SiteRecord, check
+from checks.catalog import info
+from checks.content import normalise_name
+
+OWNER_LINE = re.compile(r"(©|copyright|版权所有|版权归|主办单位|主办方|主办：|主办:|运营单位|运营方|运营主体|所有权归)", re.IGNORECASE)
+NOT_OWNER = re.compile(r"(技术支持|技术服务|网站建设|网站设计|设计制作|建站|制作维护|powered by|友情链接|合作伙伴|承办|协办)[:：]?\s*$",
+                       re.IGNORECASE)  # fmt: skip
+SUFFIX = r"(?:股份有限公司|有限责任公司|有限公司|集团公司|集团|研究院|研究所|事务所|工作室|协会|学会|基金会|医院|学校|大学|学院|委员会|合作社)"
+ORG = re.compile(rf"[\u4e00-\u9fa5A-Za-z0-9（）()·&]{{2,30}}?{SUFFIX}")
+REGION = re.compile(r"^(?:中国)?(?:[\u4e00-\u9fa5]{2,3}?(?:省|市|自治区|特别行政区)|北京|天津|上海|重庆|广东|浙江|江苏|深圳|广州|杭州|成都)+")
+LEGAL = re.compile(rf"{SUFFIX}$")
+
+
+def core(name: str) -> str:
+    text = normalise_name(name)
+    text = LEGAL.sub("", text)
+    stripped = REGION.sub("", text)
+    return stripped if len(stripped) >= 2 else text
+
+
+def owner_names(page: dict) -> list[tuple[str, str]]:
+    """(organization name, the line it stands in) from the page's ownership lines."""
+    lines = re.split(r"[\n|｜]|\s{2,}", page.get("footer_text") or "") + (page.get("text") or "").splitlines()[-15:]
+    found: list[tuple[str, str]] = []
+    for line in lines:
+        marker = OWNER_LINE.search(line)
+        if not marker:
+            continue
+        for match in ORG.finditer(line):
+            before = line[: match.start()]
+            if NOT_OWNER.search(before[-12:]):
+                continue
+            name = re.sub(r"^(?:版权所有|主办单位|主办方|运营单位|copyright|©|\d{4}|[-–—\s:：©])+", "", match.group(0), flags=re.IGNORECASE)
+            if len(name) >= 4 and all(name != n for n, _ in found):
+                found.append((name, line.strip()[:120]))
+    return found
+
+
+def same_owner(name: str, subject_name: str) -> bool:
+    """The subject's own name, a short form of it (示例科技), or it inside a longer form (示例科技（北京）有限公司).
+    A name with a different region (深圳云帆… for 杭州云帆…) is another company."""
+    page, subject = normalise_name(name), normalise_name(subject_name)
+    if not page or not subject:
+        return True
+    if page in subject or subject in page:
+        return True
+    region = REGION.match(page)
+    if region and not subject.startswith(region.group(0)):
+        return False  # the same trade name registered in another city is another company
+    page_core = normalise_name(LEGAL.sub("", page))
+    return bool(page_core) and len(page_core) >= 2 and (page_core in subject or core(subject_name) in page)
+
+
+@check("content.owner_mismatch")
+def owner_mismatch(obs: dict, record: SiteRecord) -> Outcome:
+    names = owner_names(obs["page"])
+    others = [(n, line) for n, line in names if not same_owner(n, record.subject_name)]
+    if record.nature != "个人" and any(same_owner(n, record.subject_name) for n, _ in names):
+        others = []  # the subject itself is named as owner; other names are partners or predecessors
+    if not others:
+        return Outcome.passed("content.owner_mismatch")
+    name, line = others[0]
+    summary = (f"{info('content.owner_mismatch').title}：页面显示“{name}”为主办/版权方，备案主体为“{record.subject_name}”；"
+               f"请改为备案主体名称，或由实际主办者办理备案")  # fmt: skip
+    evidence = {"url": obs["fetch"]["final_url"], "names": [n for n, _ in others], "lines": [ln for _, ln in others][:3],
+                "subject_name": record.subject_name}  # fmt: skip
+    return Outcome.failed("content.owner_mismatch", Found("content.owner_mismatch", summary, evidence, domain=obs["homepage"]))
