@@ -28,9 +28,7 @@ MAX_TEXT = 200_000
 @dataclass
 class _Segment:
     text: str
-    start: int
-    link: str | None  # href (or the URL in an onclick) of the enclosing <a>, resolved
-    region: str  # body | nav | footer
+    start: int  # offset in the page's visible text; links and regions are looked up lazily by index
 
 
 @dataclass
@@ -138,7 +136,7 @@ class _Segments:
                 parts.append("\n")
                 position += 1
             value = normalise(str(node))
-            self.items.append(_Segment(value, position, None, "body"))
+            self.items.append(_Segment(value, position))
             self.nodes.append(node)
             parts.append(value)
             position += len(value)

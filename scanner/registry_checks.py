@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 from sqlalchemy import select
@@ -16,7 +15,6 @@ from scanner.store.models import Contact as ContactRow
 from scanner.store.models import Domain, Subject, Website
 
 BATCH = 2000
-by_code_elapsed = [0.0]  # seconds the last run took (for benchmarks)
 
 
 def load_views(store: Store) -> list[SubjectView]:
@@ -77,7 +75,6 @@ def run_registry_checks(config, store: Store, selector=None, scan_id: int | None
     from scanner.targets import selected_subject_numbers
 
     load_all()
-    started = time.monotonic()
     subjects = load_views(store)
     index = RegistryIndex.build(subjects)
     wanted = selected_subject_numbers(store, selector) if selector is not None else None
@@ -97,7 +94,6 @@ def run_registry_checks(config, store: Store, selector=None, scan_id: int | None
             _store(store, scan_id, now, pending)
             pending = []
     _store(store, scan_id, now, pending)
-    by_code_elapsed[0] = time.monotonic() - started
     return by_code
 
 

@@ -16,7 +16,7 @@ import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -194,7 +194,7 @@ def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
                 continue
             stats = scan.stats or {}
             beat = stats.get("heartbeat")
-            fresh = beat and (utcnow() - as_utc(_parse_iso(beat))).total_seconds() < STALE_AFTER_S
+            fresh = beat and (utcnow() - as_utc(datetime.fromisoformat(beat))).total_seconds() < STALE_AFTER_S
             if scan.state == "running" and _pid_alive(stats.get("pid")) and fresh:
                 raise ScanError(f"scan {scan.id} of the same selection is still running (pid {stats.get('pid')})")
             scan.state = "running"
@@ -207,11 +207,6 @@ def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
         session.flush()
         return scan.id, False
 
-
-def _parse_iso(text: str):
-    from datetime import datetime
-
-    return datetime.fromisoformat(text)
 
 
 def _raise_file_limit(wanted: int) -> int:

@@ -251,9 +251,7 @@ class HomepageSpider(scrapy.Spider):
         """Drop this website's DNS answers once it is done: a scan of a million sites keeps only the
         answers of websites in flight (the observation holds what the checks need)."""
         ctx = self.ctx
-        hosts = {job.home, *job.scope, *(urlsplit(u).hostname or "" for u in job.redirects)}
-        if job.fallback is None:
-            hosts.add(f"www.{job.home}")
+        hosts = {job.home, f"www.{job.home}", *job.scope, *(urlsplit(u).hostname or "" for u in job.redirects)}
         for host in hosts:
             ctx.dns.forget(host)
             if ctx.resolver is not None:

@@ -27,7 +27,7 @@ code = "002"
 ip_ranges = ["203.0.113.0/24", "198.51.100.0/24 HK", {cidr = "2001:db8::/32", region = "CN"}]
 cdn_cname_suffixes = ["cdn.examplecloud.cn"]
 [dns]
-nameservers = ["223.5.5.5", "127.0.0.1:5353", "[::1]:5300"]
+nameservers = ["198.51.100.53", "127.0.0.1:5353", "[::1]:5300"]
 timeout_s = 3
 [fetch]
 timeout_s = 10
@@ -44,7 +44,7 @@ working_days = 10
     )
     config = load_config(path)
     assert [r.region for r in config.provider.ip_ranges] == ["CN", "HK", "CN"]
-    assert config.dns.nameservers == (("223.5.5.5", 53), ("127.0.0.1", 5353), ("::1", 5300))
+    assert config.dns.nameservers == (("198.51.100.53", 53), ("127.0.0.1", 5353), ("::1", 5300))
     assert config.fetch.allow_ranges == (ipaddress.ip_network("127.0.0.0/8"),)
     assert config.ownership.rdap_url == "http://127.0.0.1:8080/rdap"
 

@@ -46,7 +46,7 @@ def test_ownership_classification_order():
     assert owner.classify_local("203.0.113.5", []).kind == PROVIDER
     offshore = owner.classify_local("203.0.113.200", [])
     assert offshore.kind == PROVIDER_OFFSHORE and offshore.region == "HK"
-    assert owner.classify_local("8.8.8.8", ["x.cn.cdn.examplecloud.cn"]).kind == CDN
+    assert owner.classify_local("45.76.9.9", ["x.cn.cdn.examplecloud.cn"]).kind == CDN
     assert owner.classify_local("10.0.0.1", []).kind == PRIVATE
     known = owner.classify_local("104.16.1.1", [])
     assert known.kind == KNOWN and known.owner == "Cloudflare, Inc."

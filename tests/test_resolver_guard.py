@@ -27,7 +27,8 @@ class Receiver:
 
 
 def make(config_data: dict | None = None) -> GuardedResolver:
-    config = parse_config(config_data or {})
+    # a loopback nameserver that nothing listens on: these tests must never query a real resolver
+    config = parse_config({"dns": {"nameservers": ["127.0.0.1:9"]}, **(config_data or {})})
     return GuardedResolver(reactor=None, view=DnsView(config), policy=AddressPolicy(config))
 
 

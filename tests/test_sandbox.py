@@ -186,7 +186,7 @@ def test_rdap_parses_with_ipwhois(box):
     owner = result["objects"]["NET-45.76.0.0-16-ORG"]["contact"]["name"]
     assert owner == "Vultr Holdings, LLC"
     with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(f"{box.rdap_url}/ip/8.8.8.8", timeout=3)
+        urllib.request.urlopen(f"{box.rdap_url}/ip/46.1.2.3", timeout=3)
     assert info.value.code == 404
 
 
