@@ -71,14 +71,43 @@ class OwnershipConfig:
 
 @dataclass(frozen=True)
 class NoticesConfig:
-    smtp_url: str = ""
+    smtp_url: str = ""  # smtp://, smtps:// or smtp+starttls://[user:password@]host[:port]; empty = .eml files
     sender: str = "beian@examplecloud.cn"
+    sender_name: str = ""  # display name; default: the provider's name
     outbox_dir: str = "outbox"
+    operator_email: str = ""  # escalations and alerts also go here when set
+    rate_per_minute: float = 60.0
+    max_attempts: int = 8  # per message, for 4xx/5xx replies; then it is marked failed and an alert raised
+    retry_base_s: float = 300.0  # backoff: base * 2^(attempt-1), capped at 6 hours
+    timeout_s: float = 30.0
 
 
 @dataclass(frozen=True)
 class DeadlinesConfig:
     working_days: int = 10
+    reminder_days: int = 3  # working days before the deadline
+    time_of_day: str = "18:00"  # Asia/Shanghai, on the last working day
+    # chinese-calendar covers the years it was released for; later years fall back to weekends plus
+    # this operator-maintained table (dates "YYYY-MM-DD"): holidays, and weekend days that are 调休 workdays.
+    holidays: tuple[str, ...] = ()
+    workdays: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CasesConfig:
+    # Scans in a row that must see a finding before a case opens; codes not listed need one scan.
+    confirm_scans: tuple[tuple[str, int], ...] = (
+        ("site.unreachable", 2), ("site.placeholder", 2), ("access.dns_unresolved", 2),
+    )  # fmt: skip
+    # Crawl-health gate: a scan whose failure share (unreachable, DNS failure, could not check) is above
+    # max(min_share, baseline * factor, baseline + margin) holds its notices and raises an alert.
+    health_min_share: float = 0.15
+    health_factor: float = 3.0
+    health_margin: float = 0.10
+    health_baseline_scans: int = 5
+
+    def confirm_needed(self, code: str) -> int:
+        return dict(self.confirm_scans).get(code, 1)
 
 
 @dataclass(frozen=True)
@@ -97,6 +126,7 @@ class Config:
     ownership: OwnershipConfig = field(default_factory=OwnershipConfig)
     notices: NoticesConfig = field(default_factory=NoticesConfig)
     deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
+    cases: CasesConfig = field(default_factory=CasesConfig)
     filing: FilingConfig = field(default_factory=FilingConfig)
     source: str = "<defaults>"
 
@@ -229,10 +259,29 @@ _SECTION_PARSERS: dict[str, dict[str, Any]] = {
     },
     "notices": {
         "smtp_url": lambda v, k: _url(v, k, ("smtp", "smtps", "smtp+starttls")),
-        "sender": _string,
+        "sender": lambda v, k: _email(v, k),
+        "sender_name": _string,
         "outbox_dir": _string,
+        "operator_email": lambda v, k: _email(v, k) if v else "",
+        "rate_per_minute": lambda v, k: float(_positive(v, k)),
+        "max_attempts": lambda v, k: _positive(v, k, integer=True),
+        "retry_base_s": lambda v, k: float(_positive(v, k, allow_zero=True)),
+        "timeout_s": lambda v, k: float(_positive(v, k)),
     },
-    "deadlines": {"working_days": lambda v, k: _positive(v, k, integer=True)},
+    "deadlines": {
+        "working_days": lambda v, k: _positive(v, k, integer=True),
+        "reminder_days": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
+        "time_of_day": lambda v, k: _time_of_day(v, k),
+        "holidays": lambda v, k: _dates(v, k),
+        "workdays": lambda v, k: _dates(v, k),
+    },
+    "cases": {
+        "confirm_scans": lambda v, k: _confirm_scans(v, k),
+        "health_min_share": lambda v, k: float(_share(v, k)),
+        "health_factor": lambda v, k: float(_positive(v, k)),
+        "health_margin": lambda v, k: float(_share(v, k)),
+        "health_baseline_scans": lambda v, k: _positive(v, k, integer=True),
+    },
     "filing": {"require_website_number": _strings},
 }
 
@@ -243,8 +292,58 @@ _SECTION_CLASSES = {
     "ownership": OwnershipConfig,
     "notices": NoticesConfig,
     "deadlines": DeadlinesConfig,
+    "cases": CasesConfig,
     "filing": FilingConfig,
 }
+
+
+def _email(value: Any, key: str) -> str:
+    text = _string(value, key).strip()
+    local, _, domain = text.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() for c in text):
+        raise ConfigError(f"{key}: {text!r} is not an email address")
+    return text
+
+
+def _time_of_day(value: Any, key: str) -> str:
+    text = _string(value, key).strip()
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ConfigError(f"{key}: {text!r} is not a time of day HH:MM")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+def _dates(value: Any, key: str) -> tuple[str, ...]:
+    from datetime import date
+
+    out = []
+    for i, item in enumerate(_list(value, key)):
+        text = item.isoformat() if isinstance(item, date) else item
+        try:
+            out.append(date.fromisoformat(text).isoformat())
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}[{i}]: {item!r} is not a date YYYY-MM-DD") from None
+    return tuple(out)
+
+
+def _share(value: Any, key: str) -> float:
+    number = _positive(value, key, allow_zero=True)
+    if number > 1:
+        raise ConfigError(f"{key}: a share between 0 and 1, got {value!r}")
+    return number
+
+
+def _confirm_scans(value: Any, key: str) -> tuple[tuple[str, int], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a table of check code = scans")
+    from checks.catalog import CATALOG
+
+    merged = dict(CasesConfig.confirm_scans)
+    for code, scans in value.items():
+        if code not in CATALOG:
+            raise ConfigError(f"{key}.{code}: unknown check code")
+        merged[code] = _positive(scans, f"{key}.{code}", integer=True)
+    return tuple(sorted(merged.items()))
 
 
 def _list(value: Any, key: str) -> list:

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from checks.base import FAILED
 from checks.registry import SUBJECT_CHECKS, WEBSITE_CHECKS, Contact, RegistryIndex, SubjectView, WebsiteView
 from checks.run import load_all
+from scanner import clock
 from scanner import findings as findings_store
-from scanner.store.db import Store, utcnow
+from scanner.store.db import Store
 from scanner.store.models import Contact as ContactRow
 from scanner.store.models import Domain, Subject, Website
 
@@ -82,7 +83,7 @@ def run_registry_checks(config, store: Store, selector=None, scan_id: int | None
         wanted_set = set(wanted)
         subjects = [s for s in subjects if s.subject_number in wanted_set]
     by_code: Counter = Counter()
-    now = utcnow()
+    now = clock.now()
     pending: list[findings_store.Verdicts] = []
     for subject in subjects:
         for verdict in evaluate_subject(subject, index):

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from scanner import clock
 from scanner import findings as findings_store
 from scanner.config import Config
 from scanner.netguard import AddressPolicy
@@ -123,7 +124,7 @@ class StoreWriter:
             pass
 
     def _write(self, items: list[dict]) -> None:
-        now = utcnow()
+        now = clock.now()
         rows, verdicts = [], []
         for item in items:
             record = item["record"]
@@ -136,7 +137,7 @@ class StoreWriter:
             session.execute(insert(Observation), rows)
             counts = findings_store.apply(session, self.scan_id, now, verdicts)
             scan = session.get(Scan, self.scan_id)
-            scan.stats = {**(scan.stats or {}), "heartbeat": now.isoformat(), "pid": os.getpid()}
+            scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
         self.counts.update(counts)
         self.counts["observations"] += len(rows)
 
@@ -168,6 +169,8 @@ class ScanResult:
     resumed: bool
     timing: dict
     dns_queries: int = 0
+    cases: object = None  # scanner.cases.Report, when the case run after the scan worked
+    cases_error: str = ""
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -201,7 +204,7 @@ def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
             scan.stats = {**stats, "pid": os.getpid(), "heartbeat": utcnow().isoformat(),
                           "resumed": stats.get("resumed", 0) + 1}  # fmt: skip
             return scan.id, True
-        scan = Scan(started_at=utcnow(), state="running", selector=wanted,
+        scan = Scan(started_at=clock.now(), state="running", selector=wanted,
                     stats={"pid": os.getpid(), "heartbeat": utcnow().isoformat()})  # fmt: skip
         session.add(scan)
         session.flush()
@@ -279,11 +282,27 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None) -
         scan.state = state
         scan.stats = {**(scan.stats or {}), **stats}
         if state == "finished":
-            scan.finished_at = utcnow()
+            scan.finished_at = clock.now()
     if failure is not None:
         raise ScanError(f"scan {scan_id} failed: {type(failure).__name__}: {failure}")
-    return ScanResult(scan_id, state, total, progress.not_checked, progress.by_code + registry_counts, elapsed,
-                      resumed, timing, context.dns.queries)  # fmt: skip
+    result = ScanResult(scan_id, state, total, progress.not_checked, progress.by_code + registry_counts, elapsed,
+                        resumed, timing, context.dns.queries)  # fmt: skip
+    if state == "finished":
+        _update_cases(config, store, result)
+    return result
+
+
+def _update_cases(config: Config, store: Store, result: ScanResult) -> None:
+    """Open, resolve and notify cases from this scan. The scan stands whatever happens here; the work is
+    idempotent, so `beian cases sweep` (or the next scan) completes it after a failure."""
+    from scanner.cases import CaseBook
+
+    try:
+        result.cases = CaseBook(config, store).reconcile(result.scan_id)
+    except Exception as exc:  # noqa: BLE001 - reported, and recoverable by the sweep
+        if os.environ.get("BEIAN_DEBUG"):
+            raise
+        result.cases_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def write_jsonl(store: Store, scan_id: int, path: str | Path) -> int:

@@ -51,6 +51,11 @@ def cmd_scan(args, config: Config) -> int:
         if args.output != "-":
             print(f"wrote {written} findings to {args.output}")
     print_summary(result)
+    if result.cases is not None:
+        print(result.cases.line())
+    if result.cases_error:
+        print(f"beian: error: cases were not updated after scan {result.scan_id} ({result.cases_error}); "
+              "run `beian cases sweep` to finish", file=sys.stderr)  # fmt: skip
     store.dispose()
     return 0
 

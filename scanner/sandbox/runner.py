@@ -58,6 +58,7 @@ class Sandbox:
         self.dns: DnsResolver | None = None
         self.rdap_port = 0
         self.smtp_port = 0
+        self._smtp_server: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._closables: list[Any] = []
@@ -102,8 +103,6 @@ class Sandbox:
             loop.close()
 
     async def _start_servers(self) -> None:
-        from aiosmtpd.smtp import SMTP
-
         loop = asyncio.get_running_loop()
         self.dns, closables, self.dns_port = await start_dns(self.world, self.dns_host, self.dns_port)
         self._closables.extend(closables)
@@ -113,11 +112,45 @@ class Sandbox:
         rdap = await loop.create_server(lambda: HttpProtocol(self.rdap, "http"), self.dns_host, 0)
         self.rdap_port = rdap.sockets[0].getsockname()[1]
         self._closables.append(rdap)
+        await self._start_smtp()
+
+    async def _start_smtp(self) -> None:
+        from aiosmtpd.smtp import SMTP
+
+        loop = asyncio.get_running_loop()
         smtp = await loop.create_server(
-            lambda: SMTP(self.smtp, enable_SMTPUTF8=True, hostname="smtp.sandbox.invalid"), self.dns_host, 0
-        )
+            lambda: SMTP(self.smtp, enable_SMTPUTF8=True, hostname="smtp.sandbox.invalid"),
+            self.dns_host, self.smtp_port, reuse_address=True,
+        )  # fmt: skip
         self.smtp_port = smtp.sockets[0].getsockname()[1]
+        self._smtp_server = smtp
         self._closables.append(smtp)
+
+    # -- what tests change while the world runs ---------------------------------------------------------
+    def set_smtp_available(self, available: bool) -> None:
+        """Take the SMTP server down (connections refused) or bring it back on the same port."""
+        assert self._loop is not None
+
+        async def change() -> None:
+            server = getattr(self, "_smtp_server", None)
+            if not available and server is not None:
+                server.close()
+                await server.wait_closed()
+                self._smtp_server = None
+            elif available and server is None:
+                await self._start_smtp()
+
+        asyncio.run_coroutine_threadsafe(change(), self._loop).result(10)
+
+    def set_page(self, host: str, scheme: str, page: str, status: int = 200) -> None:
+        """Replace what a host serves at / over one scheme (a customer fixing or breaking a site)."""
+        from scanner.sandbox.world import WebSpec
+
+        entry = self.world.host(host)
+        if entry is None:
+            raise KeyError(host)
+        setattr(entry, scheme, WebSpec(status=status, page=page))
+        self.web.router._bodies.clear()
 
     def _close_all(self) -> None:
         for item in self._closables:

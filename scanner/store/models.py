@@ -178,3 +178,96 @@ class OwnershipCacheEntry(Base):
     asn: Mapped[str] = mapped_column(String(32), default="")
     country: Mapped[str] = mapped_column(String(8), default="")
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Case(Base):
+    """A rectification case: one per (website or subject, check code) while it is active.
+
+    `active_key` equals `key` while the case is active and is NULL once it is resolved or waived, so the
+    unique index allows one active case per key and any number of closed ones.
+    """
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), index=True)  # check|subject|website
+    active_key: Mapped[str | None] = mapped_column(String(400), nullable=True, unique=True)
+    check: Mapped[str] = mapped_column(String(64), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    subject_number: Mapped[str] = mapped_column(String(64), index=True)
+    website_number: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    recipient: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_scan_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    notice_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class CaseEvent(Base):
+    """The audit trail: every state change of a case, when, by whom (operator, scan, sweep) and why."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Waiver(Base):
+    """A code waived for a website or subject (false positive) until the page or record changes."""
+
+    __tablename__ = "waivers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), index=True)
+    case_id: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lapsed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class OutboxMessage(Base):
+    """One email, rendered once and stored whole, so every attempt sends the same bytes and Message-ID.
+
+    state: pending -> sending -> sent, or retry (after a 4xx/5xx, with next_attempt_at) -> ... -> failed.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # notice | reminder | resolved | alert
+    recipient: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    scan_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    case_ids: Mapped[list] = mapped_column(JSON, default=list)
+    claimed_by: Mapped[str] = mapped_column(String(120), default="")
+
+
+class Alert(Base):
+    """Something an operator must look at: a held scan, an escalation, a message that cannot be sent."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    scan_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -1,0 +1,1 @@
+"""Customer notices: rendering (compose), the outbox, and delivery over SMTP or to .eml files."""

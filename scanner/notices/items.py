@@ -1,0 +1,107 @@
+"""Turn cases into the rows of a notice: 备案信息 | 相关字段 | 问题描述 | 整改要求 | 整改期限."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from checks.catalog import CRITICAL, info
+from scanner.notices.compose import local_time
+from scanner.store.models import Case, Finding, Subject, Website
+
+# 相关字段 for the registry checks; site/filing/content checks point at the homepage, access checks at domains.
+REGISTRY_FIELDS = {
+    "registry.phone_invalid": "负责人手机号码",
+    "registry.phone_shared": "负责人手机号码",
+    "registry.certificate_invalid": "主体证件号码",
+    "registry.province_mismatch": "主体所在省份 / 证件住所地",
+    "registry.website_name_invalid": "网站名称",
+    "registry.domain_suffix_unsupported": "网站域名",
+    "registry.number_invalid": "备案号",
+    "registry.shell_subject": "主体下的网站",
+    "registry.subject_duplicate": "主体证件",
+}
+MAX_DETAIL = 300
+
+
+def case_key_of(finding_key: str) -> str:
+    return finding_key.rsplit("|", 1)[0]
+
+
+def build_items(session: Session, cases: Iterable[Case], *, include_closed: bool = False) -> list[dict]:
+    cases = list(cases)
+    websites = _websites(session, {c.website_number for c in cases if c.website_number})
+    subjects = dict(
+        session.execute(
+            select(Subject.subject_number, Subject.name).where(Subject.subject_number.in_({c.subject_number for c in cases}))
+        ).all()
+    )
+    findings = _findings(session, cases, include_closed)
+    items = []
+    for case in cases:
+        catalog = info(case.check)
+        site = websites.get(case.website_number or "")
+        if case.website_number:
+            record = f"网站 {site['name'] if site else ''}（{case.website_number}）".replace(" （", "（")
+        else:
+            record = f"主体 {subjects.get(case.subject_number, '')}（{case.subject_number}）"
+        rows = findings.get(case.key, [])
+        domains = sorted({row.domain for row in rows if row.domain})
+        if case.check in REGISTRY_FIELDS:
+            field = REGISTRY_FIELDS[case.check]
+            if domains and case.check == "registry.domain_suffix_unsupported":
+                field += "：" + "、".join(domains)
+        elif case.check.startswith("access."):
+            field = "域名解析：" + "、".join(domains or (site["domains"] if site else []))
+        else:
+            field = "网站首页：" + (site["homepage"] if site else "")
+        detail = "；".join(dict.fromkeys(row.summary for row in rows if row.summary and row.summary != catalog.title))
+        items.append({
+            "case_id": case.id, "record": record, "field": field, "problem": catalog.title,
+            "detail": detail[:MAX_DETAIL] + ("…" if len(detail) > MAX_DETAIL else ""),
+            "requirement": catalog.remediation, "deadline": local_time(case.deadline),
+            "critical": case.severity == CRITICAL,
+        })  # fmt: skip
+    return items
+
+
+def _websites(session: Session, numbers: set[str]) -> dict[str, dict]:
+    if not numbers:
+        return {}
+    from scanner.store.models import Domain
+
+    out: dict[str, dict] = {}
+    ids: dict[int, str] = {}
+    for row in session.execute(
+        select(Website.id, Website.website_number, Website.name, Website.homepage).where(Website.website_number.in_(numbers))
+    ):
+        out[row.website_number] = {"name": row.name, "homepage": row.homepage, "domains": []}
+        ids[row.id] = row.website_number
+    if ids:
+        for website_id, name in session.execute(
+            select(Domain.website_id, Domain.name).where(Domain.website_id.in_(ids), Domain.removed_at.is_(None))
+        ):
+            out[ids[website_id]]["domains"].append(name)
+    return out
+
+
+def _findings(session: Session, cases: list[Case], include_closed: bool) -> dict[str, list[Finding]]:
+    keys = {case.key for case in cases}
+    out: dict[str, list[Finding]] = defaultdict(list)
+    numbers = {case.website_number or case.subject_number for case in cases}
+    statement = select(Finding).where(
+        (Finding.website_number.in_(numbers)) | (Finding.subject_number.in_(numbers) & Finding.website_number.is_(None))
+    )
+    if not include_closed:
+        statement = statement.where(Finding.closed_at.is_(None))
+    for row in session.scalars(statement.order_by(Finding.id)):
+        key = case_key_of(row.key)
+        if key in keys:
+            out[key].append(row)
+    if include_closed:  # keep the findings of the case's own period only
+        for key, rows in out.items():
+            out[key] = rows[-5:]
+    return out
