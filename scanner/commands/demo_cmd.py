@@ -96,6 +96,7 @@ def cmd_demo(args, _config: Config) -> int:
     box = _start("sample", 3600)
     try:
         config_data = box.config(f"sqlite:///{database}")
+        config_data.setdefault("notices", {})["outbox_dir"] = str(workdir / "outbox")
         (workdir / "beian.toml").write_text(to_toml(config_data), encoding="utf-8")
         config = parse_config(config_data, str(workdir / "beian.toml"))
         print(f"sandbox up: sample world ({len(box.world.hosts)} hosts), DNS {box.nameserver}, RDAP {box.rdap_url}")
@@ -112,8 +113,26 @@ def cmd_demo(args, _config: Config) -> int:
                 item = as_contract(row)
                 print(f"  [{item['severity']}] {item['check']:<28} {item['website_number'] or item['subject_number']}"
                       f"  {item['summary']}")  # fmt: skip
+        if scan.cases is not None:
+            print(f"\n{scan.cases.line()}")
+        _deliver(config, store, box)
         store.dispose()
     finally:
         box.stop()
     print(f"\ndatabase and config kept in {workdir}; e.g. beian --config {workdir / 'beian.toml'} findings --format csv")
     return 0
+
+
+def _deliver(config: Config, store, box: Sandbox) -> None:
+    """Send the queued notices to the sandbox's SMTP server and show the first one, as a customer sees it."""
+    from scanner.notices.deliver import Sender
+
+    report = Sender(config, store, sleep=lambda _s: None).run()
+    print(f"notices: {report.line()} (to the sandbox SMTP server {box.smtp_url})")
+    notices = [m.message() for m in box.smtp.messages if m.message()["X-Beian-Kind"] == "notice"]
+    if notices:
+        first = notices[0]
+        text = first.get_body(("plain",)).get_content()
+        print(f"\nfirst notice, to {first['To']}: {first['Subject']}\n")
+        print("\n".join("  " + line for line in text.splitlines()[:18]))
+        print("  …")

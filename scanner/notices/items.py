@@ -57,8 +57,10 @@ def build_items(session: Session, cases: Iterable[Case], *, include_closed: bool
         elif case.check.startswith("access."):
             field = "域名解析：" + "、".join(domains or (site["domains"] if site else []))
         else:
-            field = "网站首页：" + (site["homepage"] if site else "")
-        detail = "；".join(dict.fromkeys(row.summary for row in rows if row.summary and row.summary != catalog.title))
+            home = (site["homepage"] or (site["domains"] or [""])[0]) if site else ""
+            field = f"网站首页：http://{home}/" if home else "网站首页"
+        detail = "；".join(dict.fromkeys(_observed(row.summary, catalog.title) for row in rows if row.summary))
+        detail = "" if detail == catalog.title else detail
         items.append({
             "case_id": case.id, "record": record, "field": field, "problem": catalog.title,
             "detail": detail[:MAX_DETAIL] + ("…" if len(detail) > MAX_DETAIL else ""),
@@ -66,6 +68,11 @@ def build_items(session: Session, cases: Iterable[Case], *, include_closed: bool
             "critical": case.severity == CRITICAL,
         })  # fmt: skip
     return items
+
+
+def _observed(summary: str, title: str) -> str:
+    """A finding's summary without the check title it repeats ("<title>：<what was seen>")."""
+    return summary[len(title) + 1 :] if summary.startswith(title + "：") else summary
 
 
 def _websites(session: Session, numbers: set[str]) -> dict[str, dict]:
@@ -83,6 +90,7 @@ def _websites(session: Session, numbers: set[str]) -> dict[str, dict]:
     if ids:
         for website_id, name in session.execute(
             select(Domain.website_id, Domain.name).where(Domain.website_id.in_(ids), Domain.removed_at.is_(None))
+            .order_by(Domain.position)
         ):
             out[ids[website_id]]["domains"].append(name)
     return out
