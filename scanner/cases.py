@@ -141,7 +141,7 @@ class CaseBook:
     def _health(self, scan_id: int | None) -> Health | None:
         if scan_id is None:
             return None
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             scan = session.get(Scan, scan_id)
             if scan is None or scan.state != "finished":
                 return None
@@ -171,7 +171,7 @@ class CaseBook:
 
     # -- phase: open cases from confirmed findings ---------------------------------------------------------
     def _open_confirmed(self, scan_id: int | None, actor: str, report: Report) -> None:
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             groups: dict[str, list] = defaultdict(list)
             for row in session.execute(
                 select(Finding.key, Finding.check, Finding.severity, Finding.subject_number, Finding.website_number,
@@ -217,7 +217,7 @@ class CaseBook:
 
     # -- phase: re-check -------------------------------------------------------------------------------
     def _resolve_fixed(self, actor: str, report: Report) -> None:
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             failing = {case_key_of(key) for key in session.scalars(select(Finding.key).where(Finding.closed_at.is_(None)))}
             gone = {number for (number,) in session.execute(
                 select(Website.website_number).where(Website.removed_at.is_not(None) | (Website.status == "已注销"))
@@ -241,14 +241,14 @@ class CaseBook:
 
     # -- phase: deadlines ------------------------------------------------------------------------------
     def _expire_deadlines(self, actor: str, report: Report) -> None:
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             for case in session.scalars(select(Case).where(Case.state.in_(RUNNING_DEADLINE), Case.deadline < self.now)):
                 transition(session, case, OVERDUE, actor, f"deadline {local_time(case.deadline)} passed", self.now)
                 report.overdue += 1
 
     def _escalate_still_failing(self, actor: str, report: Report) -> None:
         """Overdue and seen failing by a scan after the deadline: the 取消接入 worklist."""
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             overdue = list(session.scalars(select(Case).where(Case.state == OVERDUE)))
             if not overdue:
                 return
@@ -278,7 +278,7 @@ class CaseBook:
         if days <= 0:
             return
         today = self.now.astimezone(SHANGHAI).date()
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             due: dict[str, list[Case]] = defaultdict(list)
             for case in session.scalars(
                 select(Case).where(Case.state.in_(RUNNING_DEADLINE), Case.reminded_at.is_(None), Case.deadline >= self.now)
@@ -315,7 +315,7 @@ class CaseBook:
             self._flag_no_recipient(without, actor)
         deadline = deadline_after(self.now, self.config.deadlines.working_days, self.config.deadlines, self.calendar)
         for recipient, ids in by_recipient.items():
-            with self.store.session() as session, session.begin():  # one customer per transaction
+            with self.store.transaction() as session:  # one customer per transaction
                 cases = list(session.scalars(
                     select(Case).where(Case.id.in_(ids), Case.notified_at.is_(None)).order_by(Case.id)
                 ))  # fmt: skip
@@ -345,7 +345,7 @@ class CaseBook:
                 report.messages += 1
 
     def _flag_no_recipient(self, case_ids: list[int], actor: str) -> None:
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             flagged = set(session.scalars(
                 select(CaseEvent.case_id).where(CaseEvent.case_id.in_(case_ids), CaseEvent.reason == "no recipient")
             ))  # fmt: skip
@@ -364,7 +364,7 @@ class CaseBook:
         print(f"warning: chinese-calendar has no holiday data for {listed}; deadlines in those years count only "
               "weekends and the fixed-date holidays plus deadlines.holidays/workdays from the config. Add the State "
               "Council's 放假调休 arrangement there, or upgrade chinesecalendar.", file=sys.stderr)  # fmt: skip
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             already = session.scalars(select(Alert).where(Alert.kind == "calendar").order_by(Alert.id.desc())).first()
             if already is None or already.detail.get("years") != sorted(years):
                 raise_alert(session, self.config, self.now, "calendar",
@@ -377,7 +377,7 @@ class CaseBook:
             raise CaseError("--days must be a positive number of working days")
         if not reason.strip():
             raise CaseError("--reason is required: say why the deadline moves")
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             case = self._get(session, case_id)
             if case.state not in (NOTIFIED, EXTENDED, OVERDUE):
                 raise CaseError(f"case {case_id} is {case.state}; only a notified, extended or overdue case can be extended")
@@ -394,7 +394,7 @@ class CaseBook:
     def waive(self, case_id: int, reason: str, actor: str = "operator") -> Case:
         if not reason.strip():
             raise CaseError("--reason is required: say why this is a false positive")
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             case = self._get(session, case_id)
             if case.state not in ACTIVE:
                 raise CaseError(f"case {case_id} is already {case.state}")
@@ -416,7 +416,7 @@ class CaseBook:
 
 def release(config: Config, store: Store, scan_id: int, actor: str = "operator") -> Report:
     """An operator says the held scan was right after all: send its notices now."""
-    with store.session() as session, session.begin():
+    with store.transaction() as session:
         scan = session.get(Scan, scan_id)
         health = (scan.stats or {}).get("health") if scan else None
         if not health or not health.get("held"):

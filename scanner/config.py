@@ -111,6 +111,27 @@ class CasesConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    listen: str = "127.0.0.1:8700"
+    token: str = ""  # empty: the API listens on loopback only
+    # Cron expressions in Asia/Shanghai: 5 fields (minute hour day month weekday), or 6 with seconds first.
+    nightly_scan: str = "0 2 * * *"
+    sweep: str = "30 8 * * *"  # reminders, deadlines passed, notices; then delivery
+    weekly_report: str = "0 9 * * mon"
+    notices_after_scan: bool = True
+    max_parallel_scans: int = 2  # the nightly scan and one operator rescan side by side
+    poll_s: float = 2.0
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+@dataclass(frozen=True)
 class FilingConfig:
     # Provinces (ICP abbreviations such as 京, 粤) whose bureau requires the website number, not just the
     # subject number, on the homepage.
@@ -127,6 +148,7 @@ class Config:
     notices: NoticesConfig = field(default_factory=NoticesConfig)
     deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
     cases: CasesConfig = field(default_factory=CasesConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     filing: FilingConfig = field(default_factory=FilingConfig)
     source: str = "<defaults>"
 
@@ -283,6 +305,16 @@ _SECTION_PARSERS: dict[str, dict[str, Any]] = {
         "health_baseline_scans": lambda v, k: _positive(v, k, integer=True),
     },
     "filing": {"require_website_number": _strings},
+    "serve": {
+        "listen": lambda v, k: _listen(v, k),
+        "token": _string,
+        "nightly_scan": lambda v, k: _cron(v, k),
+        "sweep": lambda v, k: _cron(v, k),
+        "weekly_report": lambda v, k: _cron(v, k),
+        "notices_after_scan": lambda v, k: _bool(v, k),
+        "max_parallel_scans": lambda v, k: _positive(v, k, integer=True),
+        "poll_s": lambda v, k: float(_positive(v, k)),
+    },
 }
 
 _SECTION_CLASSES = {
@@ -293,6 +325,7 @@ _SECTION_CLASSES = {
     "notices": NoticesConfig,
     "deadlines": DeadlinesConfig,
     "cases": CasesConfig,
+    "serve": ServeConfig,
     "filing": FilingConfig,
 }
 
@@ -344,6 +377,48 @@ def _confirm_scans(value: Any, key: str) -> tuple[tuple[str, int], ...]:
             raise ConfigError(f"{key}.{code}: unknown check code")
         merged[code] = _positive(scans, f"{key}.{code}", integer=True)
     return tuple(sorted(merged.items()))
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _listen(value: Any, key: str) -> str:
+    text = _string(value, key).strip()
+    host, _, port = text.rpartition(":")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        raise ConfigError(f"{key}: {text!r} is not address:port (e.g. 127.0.0.1:8700)") from None
+    _port(port, key)
+    return text
+
+
+def cron_trigger(expression: str):
+    """An APScheduler CronTrigger in Asia/Shanghai from 5 fields, or 6 with seconds first."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) == 5:
+        return CronTrigger.from_crontab(expression, timezone="Asia/Shanghai")
+    if len(fields) == 6:
+        second, minute, hour, day, month, weekday = fields
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=weekday,
+                           timezone="Asia/Shanghai")  # fmt: skip
+    raise ValueError("expected 5 fields (minute hour day month weekday) or 6 (seconds first)")
+
+
+def _cron(value: Any, key: str) -> str:
+    text = _string(value, key).strip()
+    if not text:
+        return ""  # the job is off
+    try:
+        cron_trigger(text)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {text!r} is not a cron expression: {exc}") from None
+    return text
 
 
 def _list(value: Any, key: str) -> list:

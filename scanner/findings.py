@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from checks.base import FAILED, PASSED, Outcome
@@ -39,6 +39,10 @@ def apply(session: Session, scan_id: int | None, now: datetime, items: list[Verd
     counts = {"opened": 0, "seen": 0, "closed": 0}
     if not items:
         return counts
+    if session.get_bind().dialect.name == "postgresql":
+        # Two scans may cover the same website at once (nightly + rescan): serialise the read-then-write so
+        # a key is never inserted twice. SQLite gets the same from Store.transaction (BEGIN IMMEDIATE).
+        session.execute(text("SELECT pg_advisory_xact_lock(7263001)"))
     website_numbers = [v.website_number for v in items if v.website_number]
     subject_only = [v.subject_number for v in items if not v.website_number]
     open_rows: dict[str, tuple[int, int | None, str]] = {}

@@ -101,5 +101,5 @@ def run_registry_checks(config, store: Store, selector=None, scan_id: int | None
 def _store(store: Store, scan_id: int | None, now, verdicts: list[findings_store.Verdicts]) -> None:
     if not verdicts:
         return
-    with store.session() as session, session.begin():
+    with store.transaction() as session:
         findings_store.apply(session, scan_id, now, verdicts)

@@ -55,7 +55,7 @@ class StoreOwnerCache:
         return {"owner": row.owner, "network": row.network, "asn": row.asn, "country": row.country}
 
     def put(self, address: str, data: dict) -> None:
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             row = session.get(OwnershipCacheEntry, address) or OwnershipCacheEntry(address=address)
             row.owner, row.network = data.get("owner", ""), data.get("network", "")
             row.asn, row.country, row.fetched_at = data.get("asn", ""), data.get("country", ""), utcnow()
@@ -117,7 +117,7 @@ class StoreWriter:
 
     def _heartbeat(self) -> None:
         try:
-            with self.store.session() as session, session.begin():
+            with self.store.transaction() as session:
                 scan = session.get(Scan, self.scan_id)
                 scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
         except Exception:  # noqa: BLE001 - a missed heartbeat is harmless
@@ -188,7 +188,7 @@ def _pid_alive(pid: int | None) -> bool:
 def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
     """(scan id, resumed): an interrupted scan of the same selection is resumed, else a new one begins."""
     wanted = selector.as_dict()
-    with store.session() as session, session.begin():
+    with store.transaction() as session:
         candidates = session.scalars(
             select(Scan).where(Scan.state.in_(("running", "interrupted"))).order_by(Scan.id.desc())
         ).all()
@@ -212,6 +212,16 @@ def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
 
 
 
+def mark_interrupted(store: Store, pid: int) -> int:
+    """Scans a dead process left `running` become `interrupted` (they resume with the same selection)."""
+    with store.transaction() as session:
+        stale = [scan for scan in session.scalars(select(Scan).where(Scan.state == "running"))
+                 if (scan.stats or {}).get("pid") == pid]  # fmt: skip
+        for scan in stale:
+            scan.state = "interrupted"
+        return len(stale)
+
+
 def _raise_file_limit(wanted: int) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
@@ -224,7 +234,7 @@ def _raise_file_limit(wanted: int) -> int:
     return soft
 
 
-def run_scan(config: Config, store: Store, selector: Selector, *, stream=None) -> ScanResult:
+def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, on_open=None) -> ScanResult:
     from scrapy.crawler import CrawlerProcess
 
     from spiders.homepage import HomepageSpider
@@ -232,6 +242,8 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None) -
 
     started = time.monotonic()
     scan_id, resumed = open_scan(store, selector)
+    if on_open is not None:
+        on_open(scan_id)
     total, done = count(store, selector, scan_id)
     files = _raise_file_limit(65536)
     concurrency = max(8, min(config.fetch.concurrency, (files - 200) // 3))
@@ -256,6 +268,8 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None) -
     try:
         process.crawl(crawler)
         process.start()
+    except KeyboardInterrupt:  # a signal before Scrapy's own handlers were in place: interrupted, resumable
+        pass
     except Exception as exc:  # noqa: BLE001 - reported below as one line
         failure = exc
     finally:
@@ -277,7 +291,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None) -
         "cpu_s": timing, "dns_queries": context.dns.queries, "rdap_queries": context.ownership.rdap_queries,
         "finish_reason": reason, "writer": dict(writer.counts),
     }  # fmt: skip
-    with store.session() as session, session.begin():
+    with store.transaction() as session:
         scan = session.get(Scan, scan_id)
         scan.state = state
         scan.stats = {**(scan.stats or {}), **stats}

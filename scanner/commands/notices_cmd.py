@@ -89,7 +89,7 @@ def cmd_retry(args, config: Config) -> int:
     from scanner import clock
 
     store = open_store(config)
-    with store.session() as session, session.begin():
+    with store.transaction() as session:
         row = session.get(OutboxMessage, args.id)
         if row is None:
             raise CommandError(f"no message {args.id}")

@@ -252,7 +252,7 @@ class Sender:
         handed = journal.entries()
         now = clock.now()
         host = self.me.split(":")[0]
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             for row in session.scalars(select(OutboxMessage).where(OutboxMessage.state == "sending")):
                 ours = row.claimed_by.split(":")[0] == host
                 if not ours and as_utc(row.next_attempt_at) > now - CLAIM_LEASE:
@@ -308,7 +308,7 @@ class Sender:
         """The next due message, now in `sending` with its attempt counted (committed before any byte is sent)."""
         while True:
             now = clock.now()
-            with self.store.session() as session, session.begin():
+            with self.store.transaction() as session:
                 row = session.scalars(
                     select(OutboxMessage).where(OutboxMessage.state.in_(DUE_STATES), OutboxMessage.next_attempt_at <= now)
                     .order_by(OutboxMessage.id).limit(1)
@@ -324,12 +324,12 @@ class Sender:
                     return row
 
     def _release(self, outbox_id: int) -> None:
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             row = session.get(OutboxMessage, outbox_id)
             row.state, row.attempts = "pending", max(0, row.attempts - 1)
 
     def _mark_sent(self, outbox_id: int, note: str) -> None:
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
                             .values(state="sent", sent_at=clock.now(), last_error=note))  # fmt: skip
 
@@ -337,7 +337,7 @@ class Sender:
         from scanner.cases import raise_alert
 
         now = clock.now()
-        with self.store.session() as session, session.begin():
+        with self.store.transaction() as session:
             current = session.get(OutboxMessage, row.id)
             current.last_error = error[:500]
             if current.attempts >= self.config.notices.max_attempts:

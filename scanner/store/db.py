@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -90,6 +92,23 @@ class Store:
 
     def session(self) -> Session:
         return self.sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A read-then-write transaction that two processes may run at once (a nightly scan beside a rescan).
+
+        SQLite in WAL mode cannot upgrade a reader's snapshot to a writer once another process has committed
+        (SQLITE_BUSY_SNAPSHOT, which no busy timeout retries), so the write lock is taken up front.
+        """
+        with self.sessions() as session:
+            if self.engine.dialect.name == "sqlite":
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -271,3 +271,20 @@ class Alert(Base):
     scan_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     message: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class RescanRequest(Base):
+    """A scan asked for by the schedule or an operator, queued in the database so it survives a restart."""
+
+    __tablename__ = "rescans"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # nightly | operator
+    selector: Mapped[dict] = mapped_column(JSON, default=dict)  # Selector.as_dict() (what the scan runs)
+    request: Mapped[dict] = mapped_column(JSON, default=dict)  # what was asked (checks, open cases, ...)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # queued | running | finished | failed
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[str] = mapped_column(String(120), default="")
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    scan_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -9,8 +9,13 @@ target_metadata = Base.metadata
 connection = context.config.attributes.get("connection")
 
 
+def _ours(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "table" and name.startswith("apscheduler"))  # APScheduler owns its job table
+
+
 def _run(conn) -> None:
-    context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
+                      include_object=_ours)  # fmt: skip
     with context.begin_transaction():
         context.run_migrations()
 
