@@ -1,6 +1,6 @@
 """Benchmark: the full scan pipeline against a bare Scrapy crawl of the same homepages.
 
-    python bench/scan.py [--sites 20000] [--timeout 5] [--skip-bare]
+    python bench/scan.py [--sites 20000] [--timeout 5] [--skip-bare] [--app-shells 0.05] [--render off]
 
 Generates a world (10 % dead or hanging, see scanner/sandbox/generate.py), serves it from a sandbox
 in its own process, imports its registry, then runs in child processes:
@@ -9,6 +9,9 @@ in its own process, imports its registry, then runs in child processes:
      and no storage.
 Prints sites/s, CPU ms per site (split into DNS, fetch, parse, checks, store) and peak RSS. Figures,
 not assertions: targets are full >= 60 % of bare, peak RSS < 350 MB and flat from 20 k to 100 k sites.
+With --app-shells a share of the sites are single-page apps: the scan renders them (and the pages that
+lack a number) in headless Chromium, and the report adds the share rendered and the browser's CPU and
+wall time per rendered page; --render off runs the same world on static HTML only, for comparison.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from bench._measure import run_child  # noqa: E402
 GENERATE = """
 import json, sys
 from scanner.sandbox.generate import generate
-world = generate(int(sys.argv[1]))
+world = generate(int(sys.argv[1]), app_shells=float(sys.argv[3]))
 open(sys.argv[2], "w", encoding="utf-8").write(json.dumps(world, ensure_ascii=False))
 """
 
@@ -63,7 +66,7 @@ timing["dns"] = per_query * result.dns_queries
 print(json.dumps({"sites": result.websites, "elapsed": time.monotonic() - started,
                   "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
                   "timing": timing, "findings": sum(result.by_code.values()),
-                  "not_checked": result.not_checked}))
+                  "not_checked": result.not_checked, "render": result.render}))
 """
 
 BARE = """
@@ -83,11 +86,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--skip-bare", action="store_true")
     parser.add_argument("--keep", help="directory to keep the world, config and database in")
+    parser.add_argument("--app-shells", type=float, default=0.0, help="share of single-page-app sites")
+    parser.add_argument("--render", choices=("auto", "off"), default="auto", help="headless rendering")
     args = parser.parse_args()
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="beian-scan-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     world = workdir / "world.json"
-    wall, _, _ = run_child(GENERATE, str(args.sites), str(world))
+    wall, _, _ = run_child(GENERATE, str(args.sites), str(world), str(args.app_shells))
     print(f"world: {args.sites} sites generated in {wall:.1f} s ({world.stat().st_size / 1e6:.0f} MB)")
 
     config_path, registry = workdir / "sandbox.toml", workdir / "registry.json"
@@ -109,6 +114,8 @@ def main() -> None:
         text = text.replace("[fetch]", f"[fetch]\ntimeout_s = {args.timeout}\nconcurrency = {args.concurrency}\n"
                                        "per_ip_concurrency = 16", 1)  # fmt: skip
         text = "\n".join(line for line in text.splitlines() if not line.startswith("timeout_s = 5"))
+        if args.render == "off":
+            text += "\n[render]\nenabled = false"
         config_path.write_text(text + "\n", encoding="utf-8")
         result = subprocess.run([sys.executable, "-m", "scanner.cli", "--config", str(config_path), "registry", "import",
                                  str(registry)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
@@ -146,6 +153,15 @@ def report(label: str, stats: dict) -> None:
         fetch = (stats["cpu"] - sum(timing.values())) * 1000 / sites
         print("   per site CPU ms: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(parts.items()))
               + f", fetch+scrapy (rest) {fetch:.2f}; findings {stats.get('findings')}, not checked {stats.get('not_checked')}")  # fmt: skip
+    render = stats.get("render") or {}
+    if render.get("state") == "off":
+        print(f"   {render.get('reason')}")
+    elif render:
+        pages, done = render.get("pages", 0), max(render.get("rendered", 0), 1)
+        print(f"   rendered {render.get('rendered', 0)} of {pages} pages tried ({pages / sites:.1%} of sites), "
+              f"{render.get('failed', 0)} could not be; browser CPU {render.get('browser_cpu_s', 0) * 1000 / done:.0f} ms "
+              f"and wall {render.get('wall_ms', 0) / done:.0f} ms per rendered page; {render.get('requests', 0)} "
+              f"sub-requests, {render.get('blocked', 0)} refused")  # fmt: skip
 
 
 if __name__ == "__main__":

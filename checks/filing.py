@@ -42,6 +42,18 @@ def page_checkable(obs: dict) -> str | None:
     if fetch["state"] != "page":
         return "no page"
     page = obs["page"]
-    if page.get("app_shell") and not page.get("numbers") and not page.get("rendered"):
-        return "页面内容由 JavaScript 生成，静态 HTML 无法判断（待渲染检查）"
+    render = page.get("render") or {}
+    if render.get("state") in ("failed", "empty"):
+        return f"页面需在浏览器中渲染后才能判断，但未能完成：{render.get('reason', '')}"
+    if page.get("app_shell") and not page.get("numbers") and render.get("state") != "rendered":
+        return "页面内容由 JavaScript 生成，静态 HTML 无法判断（未渲染：" + (render.get("reason") or "渲染未开启") + "）"
     return None
+
+
+def with_render(evidence: dict, page: dict) -> dict:
+    """The evidence, plus how the page was read when a browser rendered it: what the static HTML lacked."""
+    render = page.get("render")
+    if render and render.get("state") == "rendered":
+        evidence["rendered"] = {"state": "rendered", "static_lacked": render.get("static_lacked", []),
+                                "static_numbers": render.get("static", {}).get("numbers", [])}  # fmt: skip
+    return evidence

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checks.base import Found, Outcome, SiteRecord, check
 from checks.catalog import MIIT_URL, info
-from checks.filing import matching, page_checkable
+from checks.filing import matching, page_checkable, with_render
 
 
 @check("filing.link_missing")
@@ -22,8 +22,8 @@ def link_missing(obs: dict, record: SiteRecord) -> Outcome:
         Found(
             "filing.link_missing",
             f"首页显示备案号但未链接至 {MIIT_URL}",
-            {"url": obs["fetch"]["final_url"], "number": numbers[0]["number"], "snippet": numbers[0]["snippet"],
-             "rule": info("filing.link_missing").rule},  # fmt: skip
+            with_render({"url": obs["fetch"]["final_url"], "number": numbers[0]["number"],
+                         "snippet": numbers[0]["snippet"], "rule": info("filing.link_missing").rule}, obs["page"]),
             domain=obs["homepage"],
         ),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checks.base import Found, Outcome, SiteRecord, check
 from checks.catalog import info
-from checks.filing import expected, matching, page_checkable
+from checks.filing import expected, matching, page_checkable, with_render
 
 
 @check("filing.number_mismatch")
@@ -31,8 +31,8 @@ def number_mismatch(obs: dict, record: SiteRecord) -> Outcome:
         Found(
             "filing.number_mismatch",
             f"{info('filing.number_mismatch').title}：页面显示 {first['number']}，应为 {website}",
-            {"url": obs["fetch"]["final_url"], "found": [n["number"] for n in shown], "expected": website,
-             "subject_number": subject, "snippet": first["snippet"], "notes": notes},  # fmt: skip
+            with_render({"url": obs["fetch"]["final_url"], "found": [n["number"] for n in shown], "expected": website,
+                         "subject_number": subject, "snippet": first["snippet"], "notes": notes}, page),
             domain=obs["homepage"],
         ),
     )

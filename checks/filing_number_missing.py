@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checks.base import Found, Outcome, SiteRecord, check
 from checks.catalog import info
-from checks.filing import expected, page_checkable
+from checks.filing import expected, page_checkable, with_render
 
 
 @check("filing.number_missing")
@@ -16,11 +16,11 @@ def number_missing(obs: dict, record: SiteRecord) -> Outcome:
     if page.get("numbers"):
         return Outcome.passed("filing.number_missing")  # a number is shown; whether it is right is mismatch's job
     website, _subject = expected(record)
-    evidence = {
+    evidence = with_render({
         "url": obs["fetch"]["final_url"],
         "expected": website,
         "footer_text": (page.get("footer_text") or page.get("text", "")[-300:])[:300],
-    }
+    }, page)
     detail = ""
     if page.get("psb_numbers"):
         evidence["psb_numbers"] = page["psb_numbers"]

@@ -132,6 +132,19 @@ class ServeConfig:
 
 
 @dataclass(frozen=True)
+class RenderConfig:
+    """Headless Chromium for homepages whose footer or content exists only after JavaScript runs."""
+
+    enabled: str = "auto"  # "auto": on when Chromium and playwright are found; "on": required; "off"
+    chromium_path: str = ""  # empty: $BEIAN_CHROMIUM, then chromium / chromium-browser / google-chrome on PATH
+    pages: int = 4  # pages rendered at once (one browser per scan)
+    timeout_s: float = 15.0  # per page: load, scripts, the requests they make
+    max_bytes: int = 8 * 1024 * 1024  # per page, everything its scripts fetch
+    max_requests: int = 60  # per page
+    max_pages: int = 20000  # per scan; past it pages are judged on their static HTML
+
+
+@dataclass(frozen=True)
 class FilingConfig:
     # Provinces (ICP abbreviations such as 京, 粤) whose bureau requires the website number, not just the
     # subject number, on the homepage.
@@ -149,6 +162,7 @@ class Config:
     deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
     cases: CasesConfig = field(default_factory=CasesConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
     filing: FilingConfig = field(default_factory=FilingConfig)
     source: str = "<defaults>"
 
@@ -305,6 +319,15 @@ _SECTION_PARSERS: dict[str, dict[str, Any]] = {
         "health_baseline_scans": lambda v, k: _positive(v, k, integer=True),
     },
     "filing": {"require_website_number": _strings},
+    "render": {
+        "enabled": lambda v, k: _render_enabled(v, k),
+        "chromium_path": _string,
+        "pages": lambda v, k: _positive(v, k, integer=True),
+        "timeout_s": lambda v, k: float(_positive(v, k)),
+        "max_bytes": lambda v, k: _positive(v, k, integer=True),
+        "max_requests": lambda v, k: _positive(v, k, integer=True),
+        "max_pages": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
+    },
     "serve": {
         "listen": lambda v, k: _listen(v, k),
         "token": _string,
@@ -327,6 +350,7 @@ _SECTION_CLASSES = {
     "cases": CasesConfig,
     "serve": ServeConfig,
     "filing": FilingConfig,
+    "render": RenderConfig,
 }
 
 
@@ -383,6 +407,16 @@ def _bool(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{key}: expected true or false, got {value!r}")
     return value
+
+
+def _render_enabled(value: Any, key: str) -> str:
+    if value is True:
+        return "on"
+    if value is False:
+        return "off"
+    if value in ("auto", "on", "off"):
+        return value
+    raise ConfigError(f"{key}: expected \"auto\", true or false, got {value!r}")
 
 
 def _listen(value: Any, key: str) -> str:

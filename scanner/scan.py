@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from scanner import clock
 from scanner import findings as findings_store
-from scanner.config import Config
+from scanner.config import Config, user_agent
 from scanner.netguard import AddressPolicy
 from scanner.ownership import Ownership
 from scanner.progress import Progress
@@ -156,6 +156,8 @@ class ScanContext:
     batch_size: int = 500
     resolver: object = None
     timing: Counter = field(default_factory=Counter)
+    renderer: object = None  # scanner.render.Renderer, or None when rendering is off
+    render_off: str = ""  # why it is off
 
 
 @dataclass
@@ -171,6 +173,7 @@ class ScanResult:
     dns_queries: int = 0
     cases: object = None  # scanner.cases.Report, when the case run after the scan worked
     cases_error: str = ""
+    render: dict = field(default_factory=dict)
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -222,6 +225,36 @@ def mark_interrupted(store: Store, pid: int) -> int:
         return len(stale)
 
 
+def _renderer(config: Config):
+    """(Renderer, "") when headless Chromium can run, else (None, why not). `render.enabled = true` makes a
+    missing browser an error rather than a quiet fallback to static pages."""
+    from scanner.render import Renderer, availability
+
+    path, why = availability(config.render)
+    if path is None:
+        if config.render.enabled == "on" and config.render.max_pages > 0:
+            raise ScanError(f"render.enabled = true but {why.removeprefix('rendering off: ')}")
+        return None, why
+    return Renderer(config.render, path, user_agent(config)), ""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _render_stats(context: ScanContext, browser_cpu_s: float) -> dict:
+    renderer = context.renderer
+    if renderer is None:
+        return {"state": "off", "reason": context.render_off}
+    stats = dict(renderer.stats)
+    stats["state"] = "stopped" if renderer.off_reason else "on"
+    if renderer.off_reason:
+        stats["reason"] = renderer.off_reason
+    stats["browser_cpu_s"] = round(browser_cpu_s, 3)
+    return stats
+
+
 def _raise_file_limit(wanted: int) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
@@ -241,6 +274,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
     from spiders.settings import crawl_settings
 
     started = time.monotonic()
+    renderer, render_off = _renderer(config)
     scan_id, resumed = open_scan(store, selector)
     if on_open is not None:
         on_open(scan_id)
@@ -258,6 +292,8 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
         policy=AddressPolicy(config), ownership=Ownership(config, StoreOwnerCache(store)), writer=writer,
         progress=progress,
     )  # fmt: skip
+    context.renderer, context.render_off = renderer, render_off
+    children_cpu = _children_cpu()
     process = CrawlerProcess(crawl_settings(config, context))
     # Scrapy deep-copies settings, so the live objects ride on the process (the DNS resolver is built
     # from it) and on the crawler (spider and pipeline).
@@ -290,6 +326,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
         "findings_by_code": dict(progress.by_code + registry_counts), "elapsed_s": round(elapsed, 2),
         "cpu_s": timing, "dns_queries": context.dns.queries, "rdap_queries": context.ownership.rdap_queries,
         "finish_reason": reason, "writer": dict(writer.counts),
+        "render": _render_stats(context, _children_cpu() - children_cpu),
     }  # fmt: skip
     with store.transaction() as session:
         scan = session.get(Scan, scan_id)
@@ -300,7 +337,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
     if failure is not None:
         raise ScanError(f"scan {scan_id} failed: {type(failure).__name__}: {failure}")
     result = ScanResult(scan_id, state, total, progress.not_checked, progress.by_code + registry_counts, elapsed,
-                        resumed, timing, context.dns.queries)  # fmt: skip
+                        resumed, timing, context.dns.queries, render=stats["render"])  # fmt: skip
     if state == "finished":
         _update_cases(config, store, result)
     return result

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import idna
 import scrapy
+from scrapy import signals
 from scrapy.http import TextResponse
 from twisted.internet import error as tx_error
 from w3lib.encoding import html_to_unicode
@@ -26,7 +27,9 @@ from w3lib.encoding import html_to_unicode
 from checks.base import SiteRecord
 from checks.placeholder import placeholder_kind
 from checks.run import evaluate
+from scanner.netguard import parse as parse_address
 from scanner.page import extract
+from scanner.render import Blocked, Fetched
 from scanner.resolve import OUR_FAILURES
 from scanner.targets import iter_batches
 
@@ -56,6 +59,7 @@ class Job:
     best: tuple[int, dict] | None = None
     fallback: str | None = None  # www.<apex> to try when the apex does not answer
     started: float = field(default_factory=time.monotonic)
+    extra_hosts: set[str] = field(default_factory=set)  # resolved for the page's scripts while rendering
 
     def consider(self, rank: int, result: dict) -> None:
         if self.best is None or rank > self.best[0]:
@@ -69,7 +73,12 @@ class HomepageSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.ctx = crawler.beian_context
+        crawler.signals.connect(spider._close_renderer, signal=signals.spider_closed)
         return spider
+
+    async def _close_renderer(self, spider, reason) -> None:
+        if self.ctx.renderer is not None:
+            await self.ctx.renderer.close()
 
     # -- feeding ---------------------------------------------------------------------------------------
     async def start(self):
@@ -204,12 +213,76 @@ class HomepageSpider(scrapy.Spider):
         if target and _differs(target, response.url) and len(facts.text) < 300:
             attempt["location"] = target
             return await self._redirect(job, response.url, target, "meta" if facts.meta_refresh else "script")
-        result = {**attempt, "page": page, "content_type": response.headers.get(b"Content-Type", b"").decode("latin-1")}
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        lacked = render_wanted(page, content_type) if job.record.status not in ("备案中", "已注销") else []
+        if lacked and ctx.renderer is not None and not ctx.renderer.exhausted:
+            page = await self._render(job, response, page, lacked)
+        elif lacked:
+            page["render"] = {"state": "off", "reason": ctx.render_off or "本次扫描的渲染页数已达上限",
+                              "static_lacked": lacked}  # fmt: skip
+        result = {**attempt, "page": page, "content_type": content_type}
         if placeholder_kind(page) is not None:
             job.consider(R_PLACEHOLDER, result)
             return await self._continue(job)
         job.consider(R_PAGE, result)
         return [self._finish(job)]
+
+    # -- rendering -------------------------------------------------------------------------------------
+    async def _render(self, job: Job, response, static: dict, lacked: list[str]) -> dict:
+        """The page as a browser shows it, when the static HTML lacks what the checks look for. The
+        rendered facts replace the static ones; when rendering fails, the static facts stay and the
+        filing checks say "could not check" (checks.filing.page_checkable)."""
+        ctx = self.ctx
+        document = Fetched(response.status, browser_headers(response.headers), response.body)
+
+        async def fetch(method: str, url: str, headers: dict, body: bytes | None, time_s: float, size: int) -> Fetched:
+            return await self._subresource(job, method, url, headers, body, time_s, size)
+
+        outcome = await ctx.renderer.render(response.url, document, fetch)
+        evidence = {**outcome.evidence(), "static_lacked": lacked,
+                    "static": {"text_chars": len(static.get("text", "")), "numbers": [n["text"] for n in static["numbers"]],
+                               "app_shell": static.get("app_shell", False)}}  # fmt: skip
+        if outcome.state != "rendered":
+            return {**static, "render": evidence}
+        started = time.process_time()
+        rendered = extract(outcome.html, response.url).as_dict()
+        ctx.timing["parse"] += time.process_time() - started
+        if rendered["app_shell"]:
+            evidence.update(state="empty", reason="渲染后页面仍几乎没有可见内容（脚本未能加载或运行）")
+            return {**static, "render": evidence}
+        rendered["render"] = evidence
+        return rendered
+
+    async def _subresource(self, job: Job, method: str, url: str, headers: dict, body: bytes | None,
+                           time_s: float, size: int) -> Fetched:  # fmt: skip
+        """A request a rendered page makes, fetched by the crawl: same DNS view, same address guard."""
+        ctx = self.ctx
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        if parse_address(host) is not None:
+            addresses = [host]
+        else:
+            host = ascii_host(host)
+            answer = ctx.dns.cached(host)
+            if answer is None:
+                job.extra_hosts.add(host)
+                answer = await ctx.dns.resolve(host)
+            if not answer.addresses:
+                raise Blocked(f"DNS: {answer.outcome}")
+            addresses = answer.addresses
+        verdicts = [(a, ctx.policy.verdict(a)) for a in addresses]
+        allowed = [a for a, v in verdicts if v.allowed]
+        if not allowed:
+            raise Blocked("不抓取：" + "; ".join(f"{a}: {v.reason}" for a, v in verdicts))
+        forwarded = {k: v for k, v in headers.items() if k.lower() not in HOP_HEADERS}
+        request = scrapy.Request(
+            url, method=method if method in ("GET", "POST", "HEAD") else "GET", headers=forwarded, body=body,
+            dont_filter=True,
+            meta={"download_slot": allowed[0], "handle_httpstatus_all": True, "dont_redirect": True, "dont_retry": True,
+                  "download_timeout": max(0.1, min(time_s, ctx.config.fetch.timeout_s)),
+                  "download_maxsize": max(1, min(size, ctx.config.fetch.max_bytes))},
+        )  # fmt: skip
+        response = await self.crawler.engine.download_async(request)
+        return Fetched(response.status, browser_headers(response.headers), response.body)
 
     async def _redirect(self, job: Job, source: str, target: str, kind: str):
         ctx = self.ctx
@@ -251,7 +324,8 @@ class HomepageSpider(scrapy.Spider):
         """Drop this website's DNS answers once it is done: a scan of a million sites keeps only the
         answers of websites in flight (the observation holds what the checks need)."""
         ctx = self.ctx
-        hosts = {job.home, f"www.{job.home}", *job.scope, *(urlsplit(u).hostname or "" for u in job.redirects)}
+        hosts = {job.home, f"www.{job.home}", *job.scope, *(urlsplit(u).hostname or "" for u in job.redirects),
+                 *job.extra_hosts}  # fmt: skip
         for host in hosts:
             ctx.dns.forget(host)
             if ctx.resolver is not None:
@@ -279,6 +353,39 @@ class HomepageSpider(scrapy.Spider):
             "outcome": "not_checked" if not_checked else "checked",
             "reason": fetch.get("reason", "") if not_checked else "",
         }
+
+
+# What the static HTML lacked, in the words the evidence uses; rendering is tried when it lacks any.
+LACKS_NUMBER = "静态 HTML 中没有可见的备案号"
+LACKS_CONTENT = "静态 HTML 只是应用外壳（几乎没有可见文字，内容由脚本生成）"
+HOP_HEADERS = {"host", "connection", "content-length", "accept-encoding", "keep-alive", "proxy-authorization",
+               "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}  # fmt: skip
+NOT_FOR_BROWSER = {b"content-encoding", b"content-length", b"transfer-encoding", b"connection", b"keep-alive"}
+
+
+def render_wanted(page: dict, content_type: str) -> list[str]:
+    """What the static page lacks that a browser might show; empty for placeholders and non-HTML."""
+    if content_type and "html" not in content_type.lower():
+        return []
+    if placeholder_kind(page) is not None:
+        return []  # a server default page or 建设中 is that, whatever its scripts do
+    lacked = []
+    if page.get("app_shell"):
+        lacked.append(LACKS_CONTENT)
+    if not page.get("numbers"):
+        lacked.append(LACKS_NUMBER)
+    return lacked
+
+
+def browser_headers(headers) -> dict[str, str]:
+    """Scrapy response headers for the browser: the body is already decoded, so no encoding or length."""
+    result: dict[str, str] = {}
+    for name, values in headers.items():
+        if name.lower() in NOT_FOR_BROWSER or not values:
+            continue
+        key = name.decode("latin-1")
+        result[key] = "\n".join(v.decode("latin-1") for v in values) if key.lower() == "set-cookie" else values[-1].decode("latin-1")
+    return result
 
 
 def _differs(target: str, current: str) -> bool:

@@ -76,6 +76,9 @@ def print_summary(result) -> None:
     if result.websites and result.not_checked / result.websites > FAILURE_SHARE:
         print(f"warning: {result.not_checked / result.websites:.0%} of websites could not be checked; the scanner's own "
               "network or DNS may be failing, the crawl-health gate decides whether its notices are held (beian alerts)", file=sys.stderr)  # fmt: skip
+    line = render_line(result.render)
+    if line:
+        print(line)
     if not result.by_code:
         print("no findings")
         return
@@ -84,6 +87,22 @@ def print_summary(result) -> None:
     for code, n in sorted(result.by_code.items()):
         print(f"{code.ljust(width)}  {n}")
     print(f"{'total'.ljust(width)}  {sum(result.by_code.values())}")
+
+
+def render_line(stats: dict) -> str:
+    """One line on headless rendering: how many pages, how they went, what the browser cost."""
+    if not stats:
+        return ""
+    if stats.get("state") == "off":
+        return stats.get("reason", "rendering off")
+    pages = stats.get("pages", 0)
+    if not pages:
+        return "rendering on: no page needed it"
+    line = (f"rendering: {stats.get('rendered', 0)} of {pages} pages rendered, {stats.get('failed', 0)} could not be "
+            f"(browser CPU {stats.get('browser_cpu_s', 0):.1f} s, {stats.get('blocked', 0)} requests refused)")  # fmt: skip
+    if stats.get("reason"):
+        line += f"; {stats['reason']}"
+    return line
 
 
 def cmd_findings(args, config: Config) -> int:

@@ -4,7 +4,7 @@
 
 Each site gets one kind from MIX: compliant in several footer styles, dead, hanging, slow drip, HTTP
 errors, placeholders, redirects away, filing-number problems, DNS failures, foreign addresses, pending
-filings. Pages are ~`page_kb` KB. Registry data is valid (phones, certificates) except for a small
+filings; optionally a share of single-page apps whose footer exists only after their bundle runs. Pages are ~`page_kb` KB. Registry data is valid (phones, certificates) except for a small
 share of registry problems, so that registry checks have work to do.
 """
 
@@ -80,10 +80,27 @@ def _footer(kind: str, number: str, subject_number: str, company: str) -> str:
     return f"<p>© 2024 {company} 版权所有 {linked}</p>"
 
 
-def generate(sites: int, seed: int = 1, addresses: int = 64, page_kb: int = 30) -> dict:
+# A single-page app: the static HTML is a mount element and a bundle; the bundle builds the whole page.
+SHELL_TEMPLATE = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ title }}</title>
+<script type="module" crossorigin src="/assets/index-{{ build }}.js"></script></head><body><div id="app"></div></body></html>"""
+BUNDLE_TEMPLATE = """{% set html %}<header class="top"><nav class="nav"><a href="/">首页</a><a href="/about/">关于我们</a>
+<a href="/product/">产品中心</a></nav></header><main><h1>{{ title }}</h1>{% for i in range(items) %}<div class="item">
+<h3>{{ title }}动态第{{ i }}期：行业解决方案与服务升级</h3><p>我们持续为客户提供稳定可靠的信息化服务，本期介绍系统集成、数据治理、
+运维保障等方面的最新进展。</p></div>{% endfor %}</main><footer class="footer">{{ footer }}</footer>{% endset %}
+const t={{ html|tojson }};function m(){document.getElementById("app").innerHTML=t}
+document.readyState==="loading"?document.addEventListener("DOMContentLoaded",m):m();"""
+
+
+def generate(sites: int, seed: int = 1, addresses: int = 64, page_kb: int = 30, app_shells: float = 0.0) -> dict:
+    """`app_shells`: the share of compliant sites served as single-page apps (their footer exists only
+    after the bundle runs), taken from the plain "ok" kind."""
     rng = random.Random(seed)
-    kinds = list(MIX)
-    weights = [MIX[k] for k in kinds]
+    mix = dict(MIX)
+    if app_shells:
+        mix["ok"] -= app_shells
+        mix["app_shell"] = app_shells
+    kinds = list(mix)
+    weights = [mix[k] for k in kinds]
     provider = [f"127.10.{i // 250}.{i % 250 + 1}" for i in range(addresses)]
     items = max(1, page_kb * 1024 // 900)
     hosts: dict[str, dict] = {}
@@ -111,6 +128,11 @@ def generate(sites: int, seed: int = 1, addresses: int = 64, page_kb: int = 30) 
             status = "已备案"
             if kind.startswith("ok") or kind in ("number_missing", "link_missing", "link_wrong", "mismatch"):
                 host["https" if site_index % 3 else "http"] = page
+            elif kind == "app_shell":
+                build = f"{site_index:08x}"
+                host["https"] = {"template": "shell", "vars": {"title": title, "build": build}, "paths": {
+                    f"/assets/index-{build}.js": {"template": "bundle", "vars": page["vars"],
+                                                  "content_type": "application/javascript; charset=utf-8"}}}  # fmt: skip
             elif kind == "dead":
                 pass
             elif kind == "hang":
@@ -151,6 +173,8 @@ def generate(sites: int, seed: int = 1, addresses: int = 64, page_kb: int = 30) 
         },
         "templates": {
             "page": PAGE_TEMPLATE,
+            "shell": SHELL_TEMPLATE,
+            "bundle": BUNDLE_TEMPLATE,
             "nginx": "<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>",
         },
         "hosts": hosts,
@@ -165,9 +189,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--addresses", type=int, default=64)
     parser.add_argument("--page-kb", type=int, default=30)
+    parser.add_argument("--app-shells", type=float, default=0.0, help="share of sites that are single-page apps")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    world = generate(args.sites, args.seed, args.addresses, args.page_kb)
+    world = generate(args.sites, args.seed, args.addresses, args.page_kb, args.app_shells)
     Path(args.out).write_text(json.dumps(world, ensure_ascii=False), encoding="utf-8")
     print(f"wrote {args.out}: {args.sites} sites, {len(world['registry']['subjects'])} subjects")
 
