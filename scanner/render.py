@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -26,8 +27,7 @@ from scanner.config import RenderConfig
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 MAX_RELAUNCHES = 5
-SETTLE_S = 0.5  # no request in flight for this long: the page has settled
-MIN_AFTER_DOM_S = 1.0  # scripts that insert the footer on a short timer
+SETTLE_S = 0.3  # after the load event, no request in flight for this long: the page has settled
 MAX_DOM_CHARS = 4 * 1024 * 1024
 SKIPPED_TYPES = {"image", "media", "font", "manifest", "texttrack", "beacon", "ping", "eventsource", "other"}
 BROWSER_ARGS = [
@@ -120,8 +120,56 @@ def availability(config: RenderConfig) -> tuple[str | None, str]:
     return path, ""
 
 
+class _Slot:
+    """A browser context with one page, reused page after page: a fresh context per page would cost
+    the browser three times the CPU. Its route handler serves whichever page session is current."""
+
+    def __init__(self, browser, context, page) -> None:
+        self.browser = browser
+        self.context = context
+        self.page = page
+        self.session: _PageSession | None = None
+        self.crashed = False
+
+    @classmethod
+    async def open(cls, browser, user_agent: str) -> _Slot:
+        context = await browser.new_context(
+            user_agent=user_agent, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 900},
+            service_workers="block", accept_downloads=False, ignore_https_errors=True,
+        )  # fmt: skip
+        slot = cls(browser, context, None)
+        await context.route_web_socket("**/*", _refuse_websocket)
+        await context.route("**/*", slot._route)
+        slot.page = await context.new_page()
+        slot.page.on("crash", lambda _page: setattr(slot, "crashed", True))
+        context.on("page", lambda other: other is slot.page or asyncio.ensure_future(other.close()))
+        return slot
+
+    @property
+    def usable(self) -> bool:
+        return not self.crashed and self.browser.is_connected() and not self.page.is_closed()
+
+    async def _route(self, route) -> None:
+        session = self.session
+        if session is None:  # between pages: whatever the last page still tries, nothing is fetched
+            await _quietly(route.abort("blockedbyclient"))
+            return
+        await session.route(route)
+
+    async def reset(self) -> None:
+        """Between pages: drop the last site's cookies. Its page lives on until the next navigation, but
+        with no session current every request it makes is refused."""
+        await self.context.clear_cookies()
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.context.close(), 10)
+        except Exception:  # noqa: BLE001 - the browser may be gone; it is started again next time
+            pass
+
+
 class Renderer:
-    """One browser per scan, started on first use; `pages` pages at a time."""
+    """One browser per scan, started on first use; `pages` pages at a time, each in a reused slot."""
 
     def __init__(self, config: RenderConfig, executable: str, user_agent: str) -> None:
         self.config = config
@@ -130,6 +178,7 @@ class Renderer:
         self.stats: Counter[str] = Counter()
         self.off_reason = ""
         self._pool = asyncio.Semaphore(config.pages)
+        self._idle: list[_Slot] = []
         self._launch_lock = asyncio.Lock()
         self._playwright = None
         self._browser = None
@@ -145,27 +194,51 @@ class Renderer:
         async with self._pool:
             started = time.monotonic()
             try:
-                browser = await self._ensure_browser()
+                slot = await self._slot()
             except Exception as exc:  # noqa: BLE001 - the scan goes on with static results
                 self.stats["failed"] += 1
                 return Rendered("failed", reason=f"浏览器无法启动：{_one_line(exc)}")
             session = _PageSession(self.config, url, document, fetch)
+            healthy = False
             try:
-                result = await asyncio.wait_for(session.run(browser, self.user_agent), self.config.timeout_s)
+                result = await asyncio.wait_for(session.run(slot), self.config.timeout_s)
+                healthy = True
             except TimeoutError:
                 result = session.outcome("failed", f"渲染超时（{self.config.timeout_s:g} 秒）")
             except Exception as exc:  # noqa: BLE001 - a crash or protocol error: could not check
-                if not browser.is_connected():
+                if not slot.browser.is_connected():
                     self.stats["crashes"] += 1
                 result = session.outcome("failed", f"渲染失败：{_one_line(exc)}")
             finally:
-                await session.close()
+                slot.session = None
+            await self._release(slot, healthy)
             result.ms = round((time.monotonic() - started) * 1000)
             self.stats[result.state] += 1
             self.stats["requests"] += result.requests
             self.stats["blocked"] += len(result.blocked)
             self.stats["wall_ms"] += result.ms
             return result
+
+    async def _slot(self) -> _Slot:
+        while self._idle:
+            slot = self._idle.pop()
+            if slot.usable:
+                return slot
+            await slot.close()
+        browser = await self._ensure_browser()
+        return await _Slot.open(browser, self.user_agent)
+
+    async def _release(self, slot: _Slot, healthy: bool) -> None:
+        """Back to the pool after a clean page; a page that timed out (a script that never ends) or
+        crashed takes its context with it."""
+        if healthy and slot.usable:
+            try:
+                await asyncio.wait_for(slot.reset(), 5)
+                self._idle.append(slot)
+                return
+            except Exception:  # noqa: BLE001 - not reusable; closed below
+                pass
+        await slot.close()
 
     async def _ensure_browser(self):
         async with self._launch_lock:
@@ -185,6 +258,9 @@ class Renderer:
             return self._browser
 
     async def close(self) -> None:
+        for slot in self._idle:
+            await slot.close()
+        self._idle.clear()
         for closer in (getattr(self._browser, "close", None), getattr(self._playwright, "stop", None)):
             if closer is None:
                 continue
@@ -195,15 +271,56 @@ class Renderer:
         self._browser = self._playwright = None
 
 
+class RenderThread:
+    """A Renderer on its own event loop in its own thread. A page costs dozens of protocol round trips
+    to the browser; on the crawl's loop, busy with thousands of sites, each would wait its turn behind
+    the crawl's work. The page's requests still go to the crawl: `fetch` runs on the caller's loop."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="render", daemon=True)
+        self.thread.start()
+
+    @property
+    def stats(self) -> Counter[str]:
+        return self.renderer.stats
+
+    @property
+    def off_reason(self) -> str:
+        return self.renderer.off_reason
+
+    @property
+    def exhausted(self) -> bool:
+        return self.renderer.exhausted
+
+    async def render(self, url: str, document: Fetched, fetch: Fetch) -> Rendered:
+        caller = asyncio.get_running_loop()
+
+        async def fetch_on_caller(*args) -> Fetched:
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(fetch(*args), caller))
+
+        job = asyncio.run_coroutine_threadsafe(self.renderer.render(url, document, fetch_on_caller), self.loop)
+        return await asyncio.wrap_future(job)
+
+    async def close(self) -> None:
+        if not self.thread.is_alive():
+            return
+        try:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.renderer.close(), self.loop))
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+
+
 class _PageSession:
-    """One page in its own browser context: routes every request, waits for it to settle, snapshots it."""
+    """One page load in a slot: serves its requests, waits for it to settle, snapshots the DOM."""
 
     def __init__(self, config: RenderConfig, url: str, document: Fetched, fetch: Fetch) -> None:
         self.config = config
         self.url = url
         self.document = document
         self.fetch = fetch
-        self.context = None
         self.requests = 0
         self.bytes = 0
         self.blocked: list[str] = []
@@ -216,40 +333,21 @@ class _PageSession:
         return Rendered(state, html=html, reason=reason, requests=self.requests, bytes=self.bytes,
                         blocked=list(self.blocked))  # fmt: skip
 
-    async def run(self, browser, user_agent: str) -> Rendered:
-        self.context = await browser.new_context(
-            user_agent=user_agent, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 900},
-            service_workers="block", accept_downloads=False, ignore_https_errors=True,
-        )  # fmt: skip
-        await self.context.route_web_socket("**/*", _refuse_websocket)
-        await self.context.route("**/*", self._route)
-        page = await self.context.new_page()
-        crashed = asyncio.get_running_loop().create_future()
-        page.on("crash", lambda _page: crashed.done() or crashed.set_result(True))
-        self.context.on("page", lambda other: other is page or asyncio.ensure_future(other.close()))
-        await self._race(page.goto(self.url, wait_until="domcontentloaded"), crashed)
-        dom_ready = time.monotonic()
+    async def run(self, slot: _Slot) -> Rendered:
+        slot.session = self
+        await slot.page.goto(self.url, wait_until="load")
+        loaded = time.monotonic()
         while True:
-            if crashed.done():
+            if slot.crashed:
                 raise RuntimeError("页面渲染进程崩溃")
             now = time.monotonic()
-            quiet = self.in_flight == 0 and now - self.last_activity >= SETTLE_S
-            if quiet and now - dom_ready >= MIN_AFTER_DOM_S:
+            if self.in_flight == 0 and now - max(self.last_activity, loaded) >= SETTLE_S:
                 break
             await asyncio.sleep(0.05)
-        html = await self._race(page.evaluate(SNAPSHOT_JS, MAX_DOM_CHARS), crashed)
+        html = await slot.page.evaluate(SNAPSHOT_JS, MAX_DOM_CHARS)
         return self.outcome("rendered", html=html)
 
-    @staticmethod
-    async def _race(awaitable, crashed: asyncio.Future):
-        task = asyncio.ensure_future(awaitable)
-        done, _ = await asyncio.wait({task, crashed}, return_when=asyncio.FIRST_COMPLETED)
-        if task not in done:
-            task.cancel()
-            raise RuntimeError("页面渲染进程崩溃")
-        return task.result()
-
-    async def _route(self, route) -> None:
+    async def route(self, route) -> None:
         request = route.request
         url = request.url
         try:
@@ -292,13 +390,6 @@ class _PageSession:
     def _block(self, url: str, why: str) -> None:
         if len(self.blocked) < 50:
             self.blocked.append(f"{url[:200]}: {why}")
-
-    async def close(self) -> None:
-        if self.context is not None:
-            try:
-                await asyncio.wait_for(self.context.close(), 10)
-            except Exception:  # noqa: BLE001 - the browser may be gone; it is started again next time
-                pass
 
 
 async def _refuse_websocket(ws) -> None:

@@ -228,14 +228,14 @@ def mark_interrupted(store: Store, pid: int) -> int:
 def _renderer(config: Config):
     """(Renderer, "") when headless Chromium can run, else (None, why not). `render.enabled = true` makes a
     missing browser an error rather than a quiet fallback to static pages."""
-    from scanner.render import Renderer, availability
+    from scanner.render import Renderer, RenderThread, availability
 
     path, why = availability(config.render)
     if path is None:
         if config.render.enabled == "on" and config.render.max_pages > 0:
             raise ScanError(f"render.enabled = true but {why.removeprefix('rendering off: ')}")
         return None, why
-    return Renderer(config.render, path, user_agent(config)), ""
+    return RenderThread(Renderer(config.render, path, user_agent(config))), ""
 
 
 def _children_cpu() -> float:

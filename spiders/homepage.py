@@ -277,7 +277,9 @@ class HomepageSpider(scrapy.Spider):
         request = scrapy.Request(
             url, method=method if method in ("GET", "POST", "HEAD") else "GET", headers=forwarded, body=body,
             dont_filter=True,
-            meta={"download_slot": allowed[0], "handle_httpstatus_all": True, "dont_redirect": True, "dont_retry": True,
+            # a slot of its own per address: a page's scripts do not queue behind other sites' homepages
+            meta={"download_slot": f"render:{allowed[0]}", "handle_httpstatus_all": True, "dont_redirect": True,
+                  "dont_retry": True,
                   "download_timeout": max(0.1, min(time_s, ctx.config.fetch.timeout_s)),
                   "download_maxsize": max(1, min(size, ctx.config.fetch.max_bytes))},
         )  # fmt: skip
