@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from checks.run import implemented
 from scanner.sandbox import Sandbox, load_world
-from tests.sandbox_helpers import import_world_registry, scan, triples, write_config
+from tests.sandbox_helpers import beian, import_world_registry, scan, triples, write_config
 
 SAMPLE = Path(__file__).resolve().parent.parent / "scanner" / "sandbox" / "worlds" / "sample.yaml"
 
@@ -87,3 +88,28 @@ def test_rescan_updates_instead_of_duplicating(sample_scan):
     assert triples(second) == triples(first)
     for finding in second:
         assert finding["first_seen"] <= finding["last_seen"]
+
+
+def test_html_report_shows_every_finding_and_the_chart(sample_scan):
+    import html as html_lib
+    import re
+
+    _world, result, findings, _connects, config, tmp_path, _box = sample_scan
+    out = tmp_path / "report.html"
+    scan_id = re.search(r"scan (\d+) ", result.stdout).group(1)  # this scan's, whatever ran after it
+    done = beian(config, "report", scan_id, "--format", "html", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    rows = set(re.findall(r'<tr class="finding" data-check="([^"]+)" data-website="([^"]*)">', page))
+    scan_findings = [f for f in findings if f["website_number"] or f["subject_number"]]
+    for f in scan_findings:
+        assert (f["check"], html_lib.escape(f["website_number"] or "")) in rows, f
+        assert html_lib.escape(f["summary"], quote=False) in page, f["summary"]
+    assert page.count('<tr class="finding"') == len(findings)
+    assert re.search(r'<figure class="chart" id="trend-chart"><svg', page), "the trend chart is inline SVG"
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', page), "self-contained: nothing fetched"
+    for fmt in ("csv", "xlsx", "jsonl"):
+        done = beian(config, "report", scan_id, "--format", fmt, "--output", str(tmp_path / f"report.{fmt}"))
+        assert done.returncode == 0 and f"{len(findings)} findings" in done.stdout, (fmt, done.stderr)
+    lines = (tmp_path / "report.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(line)["check"] for line in lines) == sorted(f["check"] for f in findings)

@@ -7,7 +7,7 @@ import logging
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
@@ -62,6 +62,14 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
             raise HTTPException(status_code=401, detail="missing or wrong token", headers={"WWW-Authenticate": "Bearer"})
 
     auth = [Depends(authorize)]
+
+    from scanner.serve.console import NeedLogin, create_console
+
+    app.include_router(create_console(config, store))
+
+    @app.exception_handler(NeedLogin)
+    async def need_login(_request: Request, _exc: NeedLogin) -> RedirectResponse:
+        return RedirectResponse("/console/login", status_code=303)
 
     @app.exception_handler(Exception)
     async def internal(_request: Request, exc: Exception) -> JSONResponse:

@@ -49,7 +49,8 @@ def sweep(config_path: str) -> None:
 
 
 def weekly_report(config_path: str) -> None:
-    """Write the week's open findings and active cases (CSV) beside the outbox, for the operators' review."""
+    """Write the week's report beside the outbox, for the operators' review: the latest scan's HTML report
+    (with the trend chart), and every open finding and active case as CSV."""
     import io
     from datetime import datetime
     from pathlib import Path
@@ -75,5 +76,14 @@ def weekly_report(config_path: str) -> None:
             write_csv([case_row(c) for c in session.scalars(select(Case).where(Case.state.in_(ACTIVE)))], cases, COLUMNS)
         (folder / f"weekly-{stamp}-findings.csv").write_text(findings.getvalue(), encoding="utf-8-sig")
         (folder / f"weekly-{stamp}-cases.csv").write_text(cases.getvalue(), encoding="utf-8-sig")
+        from reports.scan_report import ReportError, build, render_html
+
+        with store.session() as session:
+            try:
+                report = build(session)
+            except ReportError:
+                report = None  # no finished scan yet: the CSVs say what there is
+        if report is not None:
+            (folder / f"weekly-{stamp}.html").write_text(render_html(report, config.provider.name), encoding="utf-8")
     finally:
         store.dispose()
