@@ -156,7 +156,7 @@ class ScanContext:
     batch_size: int = 500
     resolver: object = None
     timing: Counter = field(default_factory=Counter)
-    renderer: object = None  # scanner.render.Renderer, or None when rendering is off
+    renderer: object = None  # scanner.render.RenderThread, or None when rendering is off
     render_off: str = ""  # why it is off
 
 
@@ -212,7 +212,6 @@ def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
         session.add(scan)
         session.flush()
         return scan.id, False
-
 
 
 def mark_interrupted(store: Store, pid: int) -> int:

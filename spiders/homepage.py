@@ -29,6 +29,7 @@ from checks.placeholder import placeholder_kind
 from checks.run import evaluate
 from scanner.netguard import parse as parse_address
 from scanner.page import extract
+from scanner.registry.records import CANCELLED, PENDING
 from scanner.render import Blocked, Fetched
 from scanner.resolve import OUR_FAILURES
 from scanner.targets import iter_batches
@@ -156,11 +157,8 @@ class HomepageSpider(scrapy.Spider):
                                          "ours": outcome in OUR_FAILURES})  # fmt: skip
                     job.consider(R_ERROR, job.attempts[-1])
                     continue
-                verdicts = [(a, ctx.policy.verdict(a)) for a in answer.addresses]
-                allowed = [a for a, v in verdicts if v.allowed]
+                allowed, reason, private = self._screen(answer.addresses)
                 if not allowed:
-                    private = any(v.reason == "private" for _, v in verdicts)
-                    reason = "; ".join(f"{a}: {v.reason}" for a, v in verdicts)
                     job.attempts.append({"url": url, "error": f"not fetched: {reason}",
                                          "failure": "private" if private else "blocked", "ours": not private})  # fmt: skip
                     job.consider(R_ERROR, job.attempts[-1])
@@ -183,6 +181,13 @@ class HomepageSpider(scrapy.Spider):
                     continue
             yield self._finish(job)
             return
+
+    def _screen(self, addresses: list[str]) -> tuple[list[str], str, bool]:
+        """(the addresses the policy allows, why each refused one is refused, whether one was private)."""
+        verdicts = [(a, self.ctx.policy.verdict(a)) for a in addresses]
+        refused = [(a, v.reason) for a, v in verdicts if not v.allowed]
+        return ([a for a, v in verdicts if v.allowed], "; ".join(f"{a}: {why}" for a, why in refused),
+                any(why == "private" for _, why in refused))  # fmt: skip
 
     async def parse_page(self, response):
         job: Job = response.meta["job"]
@@ -214,7 +219,7 @@ class HomepageSpider(scrapy.Spider):
             attempt["location"] = target
             return await self._redirect(job, response.url, target, "meta" if facts.meta_refresh else "script")
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
-        lacked = render_wanted(page, content_type) if job.record.status not in ("备案中", "已注销") else []
+        lacked = render_wanted(page, content_type) if job.record.status not in (PENDING, CANCELLED) else []
         if lacked and ctx.renderer is not None and not ctx.renderer.exhausted:
             page = await self._render(job, response, page, lacked)
         elif lacked:
@@ -269,10 +274,9 @@ class HomepageSpider(scrapy.Spider):
             if not answer.addresses:
                 raise Blocked(f"DNS: {answer.outcome}")
             addresses = answer.addresses
-        verdicts = [(a, ctx.policy.verdict(a)) for a in addresses]
-        allowed = [a for a, v in verdicts if v.allowed]
+        allowed, reason, _private = self._screen(addresses)
         if not allowed:
-            raise Blocked("不抓取：" + "; ".join(f"{a}: {v.reason}" for a, v in verdicts))
+            raise Blocked(f"不抓取：{reason}")
         forwarded = {k: v for k, v in headers.items() if k.lower() not in HOP_HEADERS}
         request = scrapy.Request(
             url, method=method if method in ("GET", "POST", "HEAD") else "GET", headers=forwarded, body=body,
@@ -367,15 +371,15 @@ NOT_FOR_BROWSER = {b"content-encoding", b"content-length", b"transfer-encoding",
 
 def render_wanted(page: dict, content_type: str) -> list[str]:
     """What the static page lacks that a browser might show; empty for placeholders and non-HTML."""
-    if content_type and "html" not in content_type.lower():
-        return []
-    if placeholder_kind(page) is not None:
-        return []  # a server default page or 建设中 is that, whatever its scripts do
     lacked = []
     if page.get("app_shell"):
         lacked.append(LACKS_CONTENT)
     if not page.get("numbers"):
         lacked.append(LACKS_NUMBER)
+    if not lacked or (content_type and "html" not in content_type.lower()):
+        return []
+    if placeholder_kind(page) is not None:
+        return []  # a server default page or 建设中 is that, whatever its scripts do
     return lacked
 
 

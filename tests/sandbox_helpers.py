@@ -47,3 +47,19 @@ def scan(config: Path, tmp_path: Path, *selectors: str) -> tuple[subprocess.Comp
 
 def triples(findings: list[dict]) -> set[tuple]:
     return {(f["check"], f["website_number"] or f["subject_number"], f["domain"]) for f in findings}
+
+
+def chromium_or_skip():
+    """A pytest mark that skips a module when headless Chromium is missing (naming why); under CI the
+    missing browser fails the run instead, since .ci/run installs it."""
+    import os
+
+    import pytest
+
+    from scanner.config import RenderConfig
+    from scanner.render import availability
+
+    path, why = availability(RenderConfig())
+    if path is None and os.environ.get("CI"):
+        raise RuntimeError(f"CI needs headless Chromium (.ci/run installs Debian's chromium): {why}")
+    return path, pytest.mark.skipif(path is None, reason=why)

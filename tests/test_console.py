@@ -15,18 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from scanner.config import RenderConfig
-from scanner.render import availability
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
-from tests.sandbox_helpers import beian, import_world_registry, write_config
+from tests.sandbox_helpers import beian, chromium_or_skip, import_world_registry, write_config
 from tests.test_cases_notices import WORLD
 from tests.test_serve import TOKEN, Server, free_port
 
-CHROMIUM, WHY = availability(RenderConfig())
-if CHROMIUM is None and os.environ.get("CI"):
-    raise RuntimeError(f"CI needs headless Chromium for the console tests: {WHY}")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=WHY)
+CHROMIUM, pytestmark = chromium_or_skip()
 
 
 @pytest.fixture(scope="module")

@@ -17,16 +17,12 @@ from pathlib import Path
 import pytest
 
 from scanner.config import RenderConfig
-from scanner.render import Fetched, Renderer, availability
+from scanner.render import Fetched, Renderer
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
-from tests.sandbox_helpers import import_world_registry, scan, write_config
+from tests.sandbox_helpers import chromium_or_skip, import_world_registry, scan, write_config
 
-# CI installs Debian's chromium (.ci/run); there a missing browser is a failure, elsewhere a skip.
-_CHROMIUM, _WHY = availability(RenderConfig())
-if _CHROMIUM is None and os.environ.get("CI"):
-    raise RuntimeError(f"CI needs headless Chromium for the rendering tests: {_WHY}")
-pytestmark = pytest.mark.skipif(_CHROMIUM is None, reason=_WHY)
+_CHROMIUM, pytestmark = chromium_or_skip()
 
 BODY = "<h1>星河软件</h1><p>" + "星河软件有限公司专注于企业管理软件的研发与服务，产品包括进销存与财务系统。" * 8 + "</p>"
 JS = "application/javascript; charset=utf-8"
@@ -231,7 +227,7 @@ def _chromium_pids() -> list[int]:
 
 
 def test_the_renderer_survives_a_browser_crash():
-    path, _why = availability(RenderConfig())
+    path = _CHROMIUM
     document = Fetched(200, {"content-type": "text/html; charset=utf-8"},
                        page("<div id='app'></div><script>document.getElementById('app').textContent = '京ICP备21000001号-1';"
                             "</script>").encode())  # fmt: skip
