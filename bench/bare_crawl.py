@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import scrapy
 from scrapy.crawler import CrawlerProcess
 
-from scanner.config import load_config
-from scanner.netguard import AddressPolicy
-from scanner.resolve import DnsView
+from core.config import load_config
+from core.netguard import AddressPolicy
+from spiders.resolve import DnsView
 from spiders.settings import crawl_settings
 
 

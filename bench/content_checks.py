@@ -16,8 +16,8 @@ import jinja2  # noqa: E402
 
 from checks.base import CHECKS, SiteRecord  # noqa: E402
 from checks.run import load_all  # noqa: E402
-from scanner.page import extract  # noqa: E402
 from scanner.sandbox.generate import PAGE_TEMPLATE  # noqa: E402
+from spiders.page import extract  # noqa: E402
 from tests.corpus.corpus import cases, render  # noqa: E402
 
 CODES = ("content.subject_mismatch", "content.preapproval_missing", "content.prohibited", "content.owner_mismatch")

@@ -37,7 +37,7 @@ print(f"{time.monotonic() - t:.2f}|{resource.getrusage(resource.RUSAGE_SELF).ru_
 """
 CHECKS = """
 import sys, time
-from scanner.config import Config
+from core.config import Config
 from scanner.store.db import Store
 from scanner.registry_checks import run_registry_checks
 store = Store(sys.argv[1])

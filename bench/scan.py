@@ -40,7 +40,7 @@ open(sys.argv[2], "w", encoding="utf-8").write(json.dumps(world, ensure_ascii=Fa
 
 FULL = """
 import json, resource, sys, time
-from scanner.config import load_config
+from core.config import load_config
 from scanner.scan import run_scan
 from scanner.store.db import Store
 from scanner.targets import Selector
@@ -52,7 +52,7 @@ usage = resource.getrusage(resource.RUSAGE_SELF)
 # DNS CPU cannot be timed inside the crawl (its awaits interleave with everything else): calibrate it
 # afterwards by resolving a sample of the same names one at a time, then scale by the queries made.
 import asyncio
-from scanner.resolve import DnsView
+from spiders.resolve import DnsView
 names = open(sys.argv[2], encoding="utf-8").read().split()[:400]
 async def calibrate():
     view = DnsView(config)

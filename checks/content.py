@@ -189,6 +189,6 @@ def approved(category: str, approvals) -> bool:
 
 
 def normalise_name(name: str) -> str:
-    from scanner.icp import normalise
+    from core.icp import normalise
 
     return re.sub(r"[\s·•()（）]", "", normalise(name or "")).lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from checks.base import SiteRecord
-from scanner.icp import canonical
+from core.icp import canonical
 
 MIIT_HOST = "beian.miit.gov.cn"
 

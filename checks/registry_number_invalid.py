@@ -8,7 +8,7 @@ import re
 from checks.base import Found, Outcome
 from checks.catalog import info
 from checks.registry import RegistryIndex, SubjectView, WebsiteView, subject_check, website_check
-from scanner.icp import WRONG_ABBREVIATIONS, normalise, parse_number
+from core.icp import WRONG_ABBREVIATIONS, normalise, parse_number
 
 LICENCE = re.compile(r"ICP证|[AB][12]\s*-\s*\d{8}", re.IGNORECASE)
 

@@ -16,7 +16,7 @@ from checks.registry import (
     subject_check,
 )
 from checks.registry_certificate_invalid import USCC_TYPES, problem
-from scanner.icp import parse_number
+from core.icp import parse_number
 
 
 def certificate_region(kind: str, number: str) -> tuple[str, str] | None:

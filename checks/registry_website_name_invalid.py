@@ -7,7 +7,7 @@ import re
 from checks.base import Found, Outcome
 from checks.catalog import info
 from checks.registry import RegistryIndex, SubjectView, WebsiteView, name_terms, website_check
-from scanner.icp import normalise
+from core.icp import normalise
 
 HAN = re.compile(r"[\u3400-\u9fff]")
 URLISH = re.compile(r"^(https?://)?([a-z0-9-]+\.)+[a-z]{2,}(/.*)?$", re.IGNORECASE)

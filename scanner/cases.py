@@ -23,12 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checks.catalog import CRITICAL, info
-from scanner import clock
-from scanner.config import Config
+from core import clock
+from core.clock import SHANGHAI
+from core.config import Config
 from scanner.health import Health, assess
 from scanner.notices.compose import local_time, render
 from scanner.notices.items import build_items, case_key_of
-from scanner.store.db import SHANGHAI, Store, as_utc
+from scanner.store.db import Store, as_utc
 from scanner.store.models import (
     Alert,
     Case,

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from scanner.config import Config, ConfigError, database_url, load_config
+from core.config import Config, ConfigError, database_url, load_config
 from scanner.store.db import Store, StoreError
 
 EXIT_USAGE = 2

@@ -10,7 +10,7 @@ from statistics import median
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scanner.config import CasesConfig
+from core.config import CasesConfig
 from scanner.store.models import Scan
 from scanner.targets import Selector
 

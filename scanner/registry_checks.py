@@ -9,7 +9,7 @@ from sqlalchemy import select
 from checks.base import FAILED
 from checks.registry import SUBJECT_CHECKS, WEBSITE_CHECKS, Contact, RegistryIndex, SubjectView, WebsiteView
 from checks.run import load_all
-from scanner import clock
+from core import clock
 from scanner import findings as findings_store
 from scanner.store.db import Store
 from scanner.store.models import Contact as ContactRow

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 
 from checks.catalog import CATALOG
-from scanner import clock
+from core import clock
 from scanner.store.db import Store
 from scanner.store.models import Case, Finding, RescanRequest
 from scanner.targets import Selector, count

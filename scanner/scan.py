@@ -22,16 +22,16 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from scanner import clock
+from core import clock
+from core.config import Config, user_agent
+from core.netguard import AddressPolicy
 from scanner import findings as findings_store
-from scanner.config import Config, user_agent
-from scanner.netguard import AddressPolicy
-from scanner.ownership import Ownership
 from scanner.progress import Progress
-from scanner.resolve import DnsView
 from scanner.store.db import Store, as_utc, utcnow
 from scanner.store.models import Observation, OwnershipCacheEntry, Scan
 from scanner.targets import Selector, count
+from spiders.ownership import Ownership
+from spiders.resolve import DnsView
 
 STALE_AFTER_S = 120
 FAILURE_SHARE = 0.2  # above this share of "could not check", the summary warns
@@ -156,7 +156,7 @@ class ScanContext:
     batch_size: int = 500
     resolver: object = None
     timing: Counter = field(default_factory=Counter)
-    renderer: object = None  # scanner.render.RenderThread, or None when rendering is off
+    renderer: object = None  # spiders.render.RenderThread, or None when rendering is off
     render_off: str = ""  # why it is off
 
 
@@ -227,7 +227,7 @@ def mark_interrupted(store: Store, pid: int) -> int:
 def _renderer(config: Config):
     """(Renderer, "") when headless Chromium can run, else (None, why not). `render.enabled = true` makes a
     missing browser an error rather than a quiet fallback to static pages."""
-    from scanner.render import Renderer, RenderThread, availability
+    from spiders.render import Renderer, RenderThread, availability
 
     path, why = availability(config.render)
     if path is None:
@@ -357,8 +357,8 @@ def _update_cases(config: Config, store: Store, result: ScanResult) -> None:
 
 def write_jsonl(store: Store, scan_id: int, path: str | Path) -> int:
     """This scan's open findings as JSON Lines (CONTRACT §3); '-' writes to stdout."""
-    from reports.exports import rows
-    from reports.exports import write_jsonl as write
+    from scanner.reports.exports import rows
+    from scanner.reports.exports import write_jsonl as write
 
     with store.session() as session:
         items = rows(findings_store.query(session, scan_id=scan_id))

@@ -15,8 +15,8 @@ from datetime import date, datetime, time, timedelta
 
 import chinese_calendar
 
-from scanner.config import DeadlinesConfig
-from scanner.store.db import SHANGHAI
+from core.clock import SHANGHAI
+from core.config import DeadlinesConfig
 
 FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
 

@@ -27,12 +27,12 @@ from w3lib.encoding import html_to_unicode
 from checks.base import SiteRecord
 from checks.placeholder import placeholder_kind
 from checks.run import evaluate
-from scanner.netguard import parse as parse_address
-from scanner.page import extract
+from core.netguard import parse as parse_address
 from scanner.registry.records import CANCELLED, PENDING
-from scanner.render import Blocked, Fetched
-from scanner.resolve import OUR_FAILURES
 from scanner.targets import iter_batches
+from spiders.page import extract
+from spiders.render import Blocked, Fetched
+from spiders.resolve import OUR_FAILURES
 
 PREPARE_CONCURRENCY = 64
 MAX_ATTEMPTS = 8

@@ -13,8 +13,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IHostnameResolver, IHostResolution
 from zope.interface import implementer
 
-from scanner.netguard import AddressPolicy, parse
-from scanner.resolve import DnsView
+from core.netguard import AddressPolicy, parse
+from spiders.resolve import DnsView
 
 
 @implementer(IHostResolution)

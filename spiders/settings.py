@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scanner.config import Config, user_agent
+from core.config import Config, user_agent
 
 # Defaults for `scrapy` tooling; `beian scan` always builds its own with crawl_settings().
 BOT_NAME = "beian-scanner"

@@ -56,8 +56,8 @@ def chromium_or_skip():
 
     import pytest
 
-    from scanner.config import RenderConfig
-    from scanner.render import availability
+    from core.config import RenderConfig
+    from spiders.render import availability
 
     path, why = availability(RenderConfig())
     if path is None and os.environ.get("CI"):

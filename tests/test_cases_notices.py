@@ -258,8 +258,8 @@ def test_health_gate_holds_notices_when_failures_jump(world, tmp_path):
 def test_deadline_across_spring_festival_2026(store):
     from datetime import datetime
 
-    from scanner.config import DeadlinesConfig
-    from scanner.store.db import SHANGHAI
+    from core.clock import SHANGHAI
+    from core.config import DeadlinesConfig
     from scanner.workdays import WorkCalendar, deadline_after
 
     calendar = WorkCalendar.from_config(DeadlinesConfig())
@@ -274,8 +274,8 @@ def test_deadline_across_spring_festival_2026(store):
 def test_deadline_in_an_uncovered_year_falls_back_and_says_so():
     from datetime import datetime
 
-    from scanner.config import DeadlinesConfig
-    from scanner.store.db import SHANGHAI
+    from core.clock import SHANGHAI
+    from core.config import DeadlinesConfig
     from scanner.workdays import WorkCalendar, deadline_after
 
     plain = WorkCalendar.from_config(DeadlinesConfig())

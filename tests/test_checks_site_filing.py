@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checks.base import FAILED, NOT_CHECKED, PASSED, SiteRecord
 from checks.run import evaluate
-from scanner.page import extract
+from spiders.page import extract
 
 RECORD = SiteRecord(
     website_id=1, website_number="京ICP备10206937号-1", website_name="示例科技官网", status="已备案",

@@ -4,8 +4,8 @@ import ipaddress
 
 import pytest
 
+from core.config import ConfigError, load_config, parse_config
 from scanner.cli import main
-from scanner.config import ConfigError, load_config, parse_config
 
 
 def test_defaults_when_no_file(tmp_path, monkeypatch):

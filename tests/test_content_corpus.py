@@ -36,7 +36,7 @@ def test_findings_carry_terms_snippets_and_chinese_advice():
 
     case = next(c for c in cases() if c.id == "e-hospital")
     body, _ = render(case, "simplified")
-    from scanner.page import extract
+    from spiders.page import extract
 
     page = extract(body.decode("utf-8")).as_dict()
     obs = {"homepage": "x.cn", "page": page, "fetch": {"state": "page", "final_url": "https://x.cn/", "status": 200}}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.icp import canonical, find_numbers, normalise, parse_number
-from scanner.page import extract
+from core.icp import canonical, find_numbers, normalise, parse_number
+from spiders.page import extract
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from scanner.config import parse_config
-from scanner.netguard import AddressPolicy
-from scanner.ownership import CDN, KNOWN, PRIVATE, PROVIDER, PROVIDER_OFFSHORE, UNKNOWN, Ownership
+from core.config import parse_config
+from core.netguard import AddressPolicy
+from spiders.ownership import CDN, KNOWN, PRIVATE, PROVIDER, PROVIDER_OFFSHORE, UNKNOWN, Ownership
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.config import load_config
 from scanner.cases import _outbox
-from scanner.config import load_config
 from scanner.notices.compose import render
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner.config import RenderConfig
-from scanner.render import Fetched, Renderer
+from core.config import RenderConfig
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
+from spiders.render import Fetched, Renderer
 from tests.sandbox_helpers import chromium_or_skip, import_world_registry, scan, write_config
 
 _CHROMIUM, pytestmark = chromium_or_skip()
@@ -143,7 +143,7 @@ def codes_of(findings: list[dict], n: int) -> set[str]:
 def observation(config: Path, n: int) -> dict:
     from sqlalchemy import select
 
-    from scanner.config import load_config
+    from core.config import load_config
     from scanner.store.db import Store
     from scanner.store.models import Observation, Website
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from scanner.config import parse_config
-from scanner.netguard import AddressPolicy
-from scanner.resolve import DnsAnswer, DnsView
+from core.config import parse_config
+from core.netguard import AddressPolicy
+from spiders.resolve import DnsAnswer, DnsView
 from spiders.resolver import GuardedResolver
 
 

@@ -208,7 +208,7 @@ def test_smtp_capture_keeps_utf8_chinese_intact(box):
 def test_config_points_at_sandbox(box):
     import tomllib
 
-    from scanner.config import parse_config
+    from core.config import parse_config
     from scanner.sandbox.runner import to_toml
 
     config = parse_config(tomllib.loads(to_toml(box.config("sqlite:///x.db"))))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from scanner.config import load_config
+from core.config import load_config
 from scanner.rescans import Ask, enqueue
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world

@@ -6,12 +6,12 @@ import sys
 
 from sqlalchemy import select
 
-from reports.case_exports import COLUMNS, case_row, write_csv, write_jsonl, write_table
+from core.config import Config
 from scanner.cases import ACTIVE, ESCALATED, STATES, CaseBook, CaseError
 from scanner.cli import CommandError, open_store
-from scanner.config import Config
 from scanner.notices.compose import local_time
 from scanner.notices.items import build_items
+from scanner.reports.case_exports import COLUMNS, case_row, write_csv, write_jsonl, write_table
 from scanner.store.models import Alert, Case, CaseEvent, OutboxMessage
 
 TABLE_COLUMNS = ["id", "state", "check", "website_number", "subject_number", "deadline", "recipient"]

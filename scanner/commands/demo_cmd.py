@@ -8,8 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+from core.config import Config, parse_config
 from scanner.cli import CommandError
-from scanner.config import Config, parse_config
 from scanner.sandbox import Sandbox, SandboxError, WorldError, load_world
 from scanner.sandbox.runner import to_toml
 

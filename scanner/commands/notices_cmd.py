@@ -6,12 +6,12 @@ import sys
 
 from sqlalchemy import func, select
 
-from reports.case_exports import write_table
+from core.config import Config
 from scanner.cases import CaseBook, CaseError, release
 from scanner.cli import CommandError, open_store
-from scanner.config import Config
 from scanner.notices.compose import local_time
 from scanner.notices.deliver import DeliveryError, Sender
+from scanner.reports.case_exports import write_table
 from scanner.store.models import OutboxMessage
 
 EXIT_STOPPED = 3
@@ -86,7 +86,7 @@ def cmd_release(args, config: Config) -> int:
 
 
 def cmd_retry(args, config: Config) -> int:
-    from scanner import clock
+    from core import clock
 
     store = open_store(config)
     with store.transaction() as session:

@@ -8,8 +8,8 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from core.config import Config
 from scanner.cli import CommandError, open_store
-from scanner.config import Config
 from scanner.registry.importer import import_file
 from scanner.registry.parse import RegistryFileError
 from scanner.store.db import shanghai_iso

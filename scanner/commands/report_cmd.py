@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from scanner.config import Config
+from core.config import Config
 
 
 def register(sub) -> None:
@@ -24,8 +24,8 @@ def register(sub) -> None:
 
 
 def cmd_report(args, config: Config) -> int:
-    from reports.scan_report import ReportError, build, write
     from scanner.cli import CommandError, open_store
+    from scanner.reports.scan_report import ReportError, build, write
 
     store = open_store(config)
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.config import Config
 from scanner.cli import CommandError, open_store
-from scanner.config import Config
 from scanner.findings import query
 from scanner.scan import FAILURE_SHARE, ScanError, run_scan, write_jsonl
 from scanner.targets import Selector, count
@@ -106,7 +106,7 @@ def render_line(stats: dict) -> str:
 
 
 def cmd_findings(args, config: Config) -> int:
-    from reports.exports import rows, write_csv, write_jsonl, write_table
+    from scanner.reports.exports import rows, write_csv, write_jsonl, write_table
 
     store = open_store(config)
     try:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from reports.case_exports import write_table
+from core.config import Config
 from scanner.cli import CommandError, open_store
-from scanner.config import Config
 from scanner.notices.compose import local_time
+from scanner.reports.case_exports import write_table
 from scanner.rescans import Ask, RescanError
 from scanner.store.models import Scan
 

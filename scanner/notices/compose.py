@@ -1,4 +1,4 @@
-"""Render one email (Chinese HTML and plain text, UTF-8 MIME) from the Jinja2 templates in reports/templates.
+"""Render one email (Chinese HTML and plain text, UTF-8 MIME) from the Jinja2 templates in scanner/reports/templates.
 
 A message is rendered once, when it is queued; the stored bytes (and their Message-ID) are what every
 delivery attempt sends, so a retry can never produce a different mail.
@@ -17,8 +17,8 @@ from functools import lru_cache
 
 import jinja2
 
-from scanner.config import Config
-from scanner.store.db import SHANGHAI
+from core.clock import SHANGHAI
+from core.config import Config
 
 KINDS = ("notice", "reminder", "resolved", "alert")
 
@@ -33,7 +33,7 @@ class Rendered:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
+        loader=jinja2.PackageLoader("scanner.reports", "templates"),
         undefined=jinja2.StrictUndefined,  # a missing value is a bug, never an empty hole in a customer's mail
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         trim_blocks=True,

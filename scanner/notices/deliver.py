@@ -34,8 +34,8 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select, update
 
-from scanner import clock
-from scanner.config import Config
+from core import clock
+from core.config import Config
 from scanner.store.db import Store, as_utc
 from scanner.store.models import OutboxMessage
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from checks.catalog import CATALOG
+from core.config import Config
 from scanner.cases import STATES, CaseBook, CaseError
-from scanner.config import Config
 from scanner.findings import as_contract
 from scanner.rescans import Ask, RescanError, enqueue
 from scanner.rescans import as_dict as rescan_dict
@@ -138,7 +138,7 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> list[dict]:
-        from reports.case_exports import case_row
+        from scanner.reports.case_exports import case_row
 
         statement = select(Case).order_by(Case.id)
         states = ["escalated"] if escalated else state
@@ -151,7 +151,7 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
 
     @app.get("/cases/{case_id}", dependencies=auth)
     def get_case(case_id: int) -> dict:
-        from reports.case_exports import case_row
+        from scanner.reports.case_exports import case_row
 
         with store.session() as session:
             case = session.get(Case, case_id)
@@ -171,7 +171,7 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
         return _act(lambda book: book.waive(case_id, body.reason, actor=body.by), case_id)
 
     def _act(action, case_id: int) -> dict:
-        from reports.case_exports import case_row
+        from scanner.reports.case_exports import case_row
 
         with store.session() as session:
             if session.get(Case, case_id) is None:

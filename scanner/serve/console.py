@@ -21,11 +21,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import select
 
 from checks.catalog import CATALOG, info
-from reports.case_exports import case_row
-from reports.scan_report import ReportError, build, render_html, trend, trend_chart
+from core.config import Config
 from scanner.cases import ACTIVE, STATES, CaseBook, CaseError
-from scanner.config import Config
 from scanner.findings import as_contract
+from scanner.reports.case_exports import case_row
+from scanner.reports.scan_report import ReportError, build, render_html, trend, trend_chart
 from scanner.rescans import Ask, RescanError, enqueue
 from scanner.store.db import Store, shanghai_iso
 from scanner.store.models import Case, CaseEvent, Finding, RescanRequest, Scan, Subject
@@ -42,7 +42,7 @@ class NeedLogin(Exception):
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("reports", "templates"), undefined=StrictUndefined,
+    env = Environment(loader=PackageLoader("scanner.reports", "templates"), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "j2"]))  # fmt: skip
     env.globals.update(state_labels=STATE_LABELS, catalog=CATALOG, info=info, quote=quote)
     env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=1, default=str)

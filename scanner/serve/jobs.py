@@ -3,7 +3,7 @@ module-level functions taking the config path."""
 
 from __future__ import annotations
 
-from scanner.config import database_url, load_config
+from core.config import database_url, load_config
 from scanner.store.db import Store
 
 
@@ -55,11 +55,11 @@ def weekly_report(config_path: str) -> None:
     from datetime import datetime
     from pathlib import Path
 
-    from reports.case_exports import COLUMNS, case_row, write_csv
-    from reports.exports import rows
-    from reports.exports import write_csv as write_findings
     from scanner.cases import ACTIVE
     from scanner.findings import query
+    from scanner.reports.case_exports import COLUMNS, case_row, write_csv
+    from scanner.reports.exports import rows
+    from scanner.reports.exports import write_csv as write_findings
     from scanner.store.models import Case
 
     config, store = _open(config_path)
@@ -76,7 +76,7 @@ def weekly_report(config_path: str) -> None:
             write_csv([case_row(c) for c in session.scalars(select(Case).where(Case.state.in_(ACTIVE)))], cases, COLUMNS)
         (folder / f"weekly-{stamp}-findings.csv").write_text(findings.getvalue(), encoding="utf-8-sig")
         (folder / f"weekly-{stamp}-cases.csv").write_text(cases.getvalue(), encoding="utf-8-sig")
-        from reports.scan_report import ReportError, build, render_html
+        from scanner.reports.scan_report import ReportError, build, render_html
 
         with store.session() as session:
             try:

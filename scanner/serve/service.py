@@ -16,7 +16,7 @@ from pathlib import Path
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from scanner.config import Config, cron_trigger, database_url
+from core.config import Config, cron_trigger, database_url
 from scanner.rescans import FAILED, FINISHED, QUEUED, claim_next, finish, requeue_interrupted
 from scanner.scan import mark_interrupted
 from scanner.store.db import Store

@@ -13,7 +13,7 @@ from w3lib.encoding import html_to_unicode
 
 from checks.base import FAILED, PreApproval, SiteRecord
 from checks.run import load_all
-from scanner.page import extract
+from spiders.page import extract
 
 HERE = Path(__file__).parent
 CODES = ("content.subject_mismatch", "content.preapproval_missing", "content.prohibited", "content.owner_mismatch")

@@ -120,7 +120,7 @@ def _findings_of(session: Session, scan: Scan):
     """The findings open while `scan` ran and seen by it: open at its end and seen since its start (later
     scans move last_seen on, so this holds for old scans too). A partial scan (a rescan) reports only the
     websites it observed and their subjects' registry findings."""
-    from scanner import clock
+    from core import clock
 
     end = scan.finished_at or clock.now()
     statement = select(Finding).where(Finding.first_seen <= end, Finding.last_seen >= scan.started_at,
@@ -189,14 +189,14 @@ def trend_chart(points: list[dict], width: float = 7.0, height: float = 2.6) -> 
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("reports", "templates"), undefined=StrictUndefined,
+    env = Environment(loader=PackageLoader("scanner.reports", "templates"), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "j2"]))  # fmt: skip
     env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=1, default=str)
     return env
 
 
 def render_html(report: ScanReport, provider: str = "", generated: datetime | None = None) -> str:
-    from scanner import clock
+    from core import clock
 
     template = _environment().get_template("report.html.j2")
     return template.render(r=report, provider=provider, severity_labels=SEVERITY_LABELS,

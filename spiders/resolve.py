@@ -15,7 +15,7 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
-from scanner.config import Config
+from core.config import Config
 
 # Outcomes. "timeout" and "no_nameservers_reached" are our failures (could not check), the rest are the domain's.
 OK, NXDOMAIN, NOANSWER, SERVFAIL, TIMEOUT = "ok", "nxdomain", "no_address", "servfail", "timeout"

@@ -10,8 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from scanner.config import Config
-from scanner.netguard import AddressPolicy, is_special, parse
+from core.config import Config
+from core.netguard import AddressPolicy, is_special, parse
 
 BUILTIN_NETWORKS = Path(__file__).resolve().parent.parent / "checks" / "data" / "known_networks.tsv"
 

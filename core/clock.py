@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-from scanner.config import ConfigError
-from scanner.store.db import SHANGHAI
+from core.config import ConfigError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class ClockError(ConfigError):

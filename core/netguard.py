@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from scanner.config import Config
+from core.config import Config
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 import lxml.html
 from lxml import etree
 
-from scanner.icp import PSB_RE, find_numbers, normalise
+from core.icp import PSB_RE, find_numbers, normalise
 
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header",
                "footer", "nav", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "dl", "form", "aside", "main",
