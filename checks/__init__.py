@@ -1,5 +1,11 @@
-"""Checks: pure functions of an observation (what the crawl saw) and a filing record.
+"""Judge: pure checks of an observation (what the crawl saw) or of the registry, against a filing record.
 
-Each check module defines one code with `@check(...)`; `catalog.CATALOG` lists every code with its
-severity, Chinese title and remediation advice; `run.evaluate` applies the root-cause rules.
+Each check is one declaration in one module of this package (`checks.framework`); `checks.judge` runs them in
+root-cause order. Casework and interfaces read the declarations through `get(code)` and `all_checks()`.
 """
+
+from checks.framework import Check, Finding, Outcome, all_checks, codes, get
+from checks.judge import evaluate, evaluate_subject, evaluate_website, not_checked_reason
+
+__all__ = ["Check", "Finding", "Outcome", "all_checks", "codes", "evaluate", "evaluate_subject", "evaluate_website",
+           "get", "not_checked_reason"]

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from checks.base import SiteRecord
+from core.observation import DnsRecord, Observation, Owner
+from core.records import SiteRecord
 
-OUR_FAILURES = ("timeout",)
 FOREIGN_KINDS = ("provider_offshore", "known", "unknown")
 
 
-def answers(obs: dict, record: SiteRecord) -> list[tuple[str, dict | None]]:
+def answers(obs: Observation, record: SiteRecord) -> list[tuple[str, DnsRecord | None]]:
     """Every filed domain, and the homepage host when it is a name under one of them (www.…)."""
-    dns = obs.get("dns") or {}
     names = list(record.domains)
     if record.homepage_host and record.homepage_host not in names:
         names.append(record.homepage_host)
-    return [(name, dns.get(name)) for name in names]
+    return [(name, obs.answer(name)) for name in names]
 
 
-def owner_text(entry: dict) -> str:
-    owner = entry.get("owner") or "未知"
-    if entry.get("kind") == "provider_offshore":
-        return f"{owner}（{entry.get('region')} 节点）"
-    if entry.get("asn"):
-        return f"{owner}，{entry['asn']}"
-    return owner
+def owner_text(owner: Owner) -> str:
+    name = owner.owner or "未知"
+    if owner.kind == "provider_offshore":
+        return f"{name}（{owner.region} 节点）"
+    if owner.asn:
+        return f"{name}，{owner.asn}"
+    return name

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import ahocorasick
 
+from core.icp import normalise
+from core.observation import Page
+
 DATA = Path(__file__).parent / "data"
 THRESHOLD = 8.0
 DECISIVE = 8.0
 THRESHOLDS = {"enterprise": 9.0, "forum": 9.0, "shop": 10.0}
-ZONES = (("title", 3.0), ("headings", 2.0), ("nav_text", 2.0), ("text", 1.0))
 FOOTER_FACTOR = 0.5
 NEGATION = re.compile(r"(严禁|禁止|打击|谨防|防范|警惕|举报|拒绝|远离|不得|严厉|抵制|杜绝|反对|不要|切勿|识别|揭秘|曝光)[^，。,.;；！!\n]{0,6}$")
 SNIPPET = 18
@@ -95,30 +97,29 @@ def _snippet(text: str, start: int, end: int) -> str:
     return re.sub(r"\s+", " ", text[max(0, start - SNIPPET) : end + SNIPPET]).strip()
 
 
-def _zones(page: dict) -> list[tuple[str, float]]:
-    zones = [((page.get("title") or ""), 3.0), (" ".join(page.get("headings") or []), 2.0),
-             ((page.get("nav_text") or ""), 2.0), ((page.get("text") or ""), 1.0)]  # fmt: skip
+def _zones(page: Page) -> list[tuple[str, float]]:
+    zones = [(page.title, 3.0), (" ".join(page.headings), 2.0), (page.nav_text, 2.0), (page.text, 1.0)]
     return [(text.lower(), factor) for text, factor in zones if text]
 
 
 _memo: dict[int, tuple[int, dict[str, Category]]] = {}
 
 
-def analyse(page: dict) -> dict[str, Category]:
+def analyse(page: Page) -> dict[str, Category]:
     """Category scores for a page (memoised for the checks of one observation)."""
     key = id(page)
     cached = _memo.get(key)
-    if cached is not None and cached[0] == len(page.get("text") or ""):
+    if cached is not None and cached[0] == len(page.text):
         return cached[1]
     result = _analyse(page)
     _memo.clear()
-    _memo[key] = (len(page.get("text") or ""), result)
+    _memo[key] = (len(page.text), result)
     return result
 
 
-def _analyse(page: dict) -> dict[str, Category]:
+def _analyse(page: Page) -> dict[str, Category]:
     best: dict[tuple[str, str], tuple[float, float, str]] = {}  # (category, term) -> (weight, factor, snippet)
-    footer = (page.get("footer_text") or "").lower()
+    footer = page.footer_text.lower()
     machine = automaton()
     for text, factor in _zones(page):
         for end, entries in machine.iter(text):
@@ -143,7 +144,7 @@ def _analyse(page: dict) -> dict[str, Category]:
             prominent.add(category)
         if len(entry.snippets) < 3 and snippet not in entry.snippets:
             entry.snippets.append(snippet)
-    warnings = len(WARNING_WORDS.findall(page.get("text") or ""))
+    warnings = len(WARNING_WORDS.findall(page.text))
     for name, entry in categories.items():
         if name in PROHIBITED and name not in prominent and warnings >= 2:
             entry.score *= WARNING_DISCOUNT
@@ -154,9 +155,9 @@ def _analyse(page: dict) -> dict[str, Category]:
     return categories
 
 
-def _structure(page: dict, categories: dict[str, Category]) -> None:
-    signals = page.get("signals") or {}
-    forms = page.get("forms") or []
+def _structure(page: Page, categories: dict[str, Category]) -> None:
+    signals = page.signals or {}
+    forms = page.forms
     if signals.get("forum_software"):
         add = categories.setdefault("forum", Category("forum"))
         add.score += 10
@@ -174,7 +175,7 @@ def _structure(page: dict, categories: dict[str, Category]) -> None:
         shop.signals.append(f"商品价格 {signals['prices']} 处")
 
 
-def present(page: dict, names: tuple[str, ...] | list[str] | None = None) -> list[Category]:
+def present(page: Page, names: tuple[str, ...] | list[str] | None = None) -> list[Category]:
     found = [c for c in analyse(page).values() if c.present() and (names is None or c.name in names)]
     return sorted(found, key=lambda c: -c.score)
 
@@ -189,6 +190,4 @@ def approved(category: str, approvals) -> bool:
 
 
 def normalise_name(name: str) -> str:
-    from core.icp import normalise
-
     return re.sub(r"[\s·•()（）]", "", normalise(name or "")).lower()

@@ -3,15 +3,19 @@
 Organization names are read from ownership lines (©, Copyright, 版权所有, 主办单位, 运营 …) and compared
 with the subject's name after normalisation (繁简, full width, spaces). A short form of the subject's
 own name (示例科技 for 北京示例科技有限公司) is the same owner; the web designer (技术支持) is not an owner.
+
+Seed 001 (网站信息 Q10: 主办单位网站内容需是本公司网站…不能涉及其他单位); seed 002 (主体信息是否真实准确).
 """
 
 from __future__ import annotations
 
 import re
 
-from checks.base import Found, Outcome, SiteRecord, check
-from checks.catalog import info
 from checks.content import normalise_name
+from checks.filing import SITE_CHECKS
+from checks.framework import VIOLATION, Finding, check
+from core.observation import Observation, Page
+from core.records import SiteRecord
 
 OWNER_LINE = re.compile(r"(©|copyright|版权所有|版权归|主办单位|主办方|主办：|主办:|运营单位|运营方|运营主体|所有权归)", re.IGNORECASE)
 NOT_OWNER = re.compile(r"(技术支持|技术服务|网站建设|网站设计|设计制作|建站|制作维护|powered by|友情链接|合作伙伴|承办|协办)[:：]?\s*$",
@@ -29,9 +33,9 @@ def core(name: str) -> str:
     return stripped if len(stripped) >= 2 else text
 
 
-def owner_names(page: dict) -> list[tuple[str, str]]:
+def owner_names(page: Page) -> list[tuple[str, str]]:
     """(organization name, the line it stands in) from the page's ownership lines."""
-    lines = re.split(r"[\n|｜]|\s{2,}", page.get("footer_text") or "") + (page.get("text") or "").splitlines()[-15:]
+    lines = re.split(r"[\n|｜]|\s{2,}", page.footer_text) + page.text.splitlines()[-15:]
     found: list[tuple[str, str]] = []
     for line in lines:
         marker = OWNER_LINE.search(line)
@@ -62,17 +66,23 @@ def same_owner(name: str, subject_name: str) -> bool:
     return bool(page_core) and len(page_core) >= 2 and (page_core in subject or core(subject_name) in page)
 
 
-@check("content.owner_mismatch")
-def owner_mismatch(obs: dict, record: SiteRecord) -> Outcome:
-    names = owner_names(obs["page"])
+@check(
+    code="content.owner_mismatch",
+    severity=VIOLATION,
+    title="网站内容显示的主办者与备案主体不符",
+    rule="网站展示的主办单位、版权所有者应与备案主体一致。",
+    remediation="请将网站上的主办单位/版权信息改为备案主体名称，或由实际主办者办理备案。",
+    doc="the copyright/主办 line names the subject (or a short form of it), not another organization",
+    after=SITE_CHECKS,
+)
+def owner_mismatch(obs: Observation, record: SiteRecord) -> Finding | None:
+    names = owner_names(obs.page)
     others = [(n, line) for n, line in names if not same_owner(n, record.subject_name)]
     if record.nature != "个人" and any(same_owner(n, record.subject_name) for n, _ in names):
         others = []  # the subject itself is named as owner; other names are partners or predecessors
     if not others:
-        return Outcome.passed("content.owner_mismatch")
-    name, line = others[0]
-    summary = (f"{info('content.owner_mismatch').title}：页面显示“{name}”为主办/版权方，备案主体为“{record.subject_name}”；"
-               f"请改为备案主体名称，或由实际主办者办理备案")  # fmt: skip
-    evidence = {"url": obs["fetch"]["final_url"], "names": [n for n, _ in others], "lines": [ln for _, ln in others][:3],
-                "subject_name": record.subject_name}  # fmt: skip
-    return Outcome.failed("content.owner_mismatch", Found("content.owner_mismatch", summary, evidence, domain=obs["homepage"]))
+        return None
+    name, _line = others[0]
+    return Finding(f"页面显示“{name}”为主办/版权方，备案主体为“{record.subject_name}”；请改为备案主体名称，或由实际主办者办理备案",
+                   {"url": obs.fetch.final_url, "names": [n for n, _ in others], "lines": [ln for _, ln in others][:3],
+                    "subject_name": record.subject_name}, domain=obs.homepage)  # fmt: skip

@@ -1,4 +1,7 @@
-"""site.placeholder: the homepage loads but is not a real site (default page, 建设中, for sale, empty)."""
+"""Is a page a placeholder (server or panel default page, 建设中, for sale, directory listing, empty)?
+
+The terms are in checks/data/placeholder.tsv. Used by site.placeholder and site.live_while_pending, and
+given to the crawl so that it prefers a real page over a placeholder when https and http differ."""
 
 from __future__ import annotations
 
@@ -6,8 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from checks.base import Found, Outcome, SiteRecord, check
-from checks.catalog import info
+from core.observation import Page
 
 DATA = Path(__file__).parent / "data" / "placeholder.tsv"
 NEAR_EMPTY = 300  # visible characters
@@ -37,39 +39,17 @@ def terms() -> tuple[Term, ...]:
     return tuple(result)
 
 
-def placeholder_kind(page: dict) -> tuple[str, str] | None:
+def placeholder_kind(page: Page) -> tuple[str, str] | None:
     """(kind, matched term) when the page is a placeholder, else None."""
-    title = (page.get("title") or "").lower()
-    text = (page.get("text") or "").lower()
-    if page.get("app_shell"):
+    title = page.title.lower()
+    text = page.text.lower()
+    if page.app_shell:
         return None  # built by JavaScript: not judged on its static shell
     near_empty = len(text) < NEAR_EMPTY
     for term in terms():
         where = {"title": (title,), "text": (text,), "any": (title, text)}[term.where]
         if any(term.text in value for value in where) and (term.strong or near_empty):
             return term.kind, term.text
-    if len(text.replace(" ", "")) < EMPTY and not page.get("numbers"):
+    if len(text.replace(" ", "")) < EMPTY and not page.numbers:
         return "empty", text
     return None
-
-
-@check("site.placeholder")
-def placeholder(obs: dict, record: SiteRecord) -> Outcome:
-    fetch = obs["fetch"]
-    if fetch["state"] != "page":
-        return Outcome.not_checked("site.placeholder", "no page")
-    found = placeholder_kind(obs["page"])
-    if found is None:
-        return Outcome.passed("site.placeholder")
-    kind, term = found
-    page = obs["page"]
-    return Outcome.failed(
-        "site.placeholder",
-        Found(
-            "site.placeholder",
-            f"{info('site.placeholder').title}：{KIND_NAMES.get(kind, kind)}（{fetch['final_url']}）",
-            {"url": fetch["final_url"], "status": fetch.get("status"), "kind": kind, "matched": term,
-             "title": page.get("title", ""), "text_excerpt": page.get("text", "")[:200]},  # fmt: skip
-            domain=obs["homepage"],
-        ),
-    )

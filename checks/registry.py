@@ -1,51 +1,21 @@
 """Shared by the registry.* checks: the registry as the checks see it, cross-subject indexes, rule data.
 
-Registry checks need no crawl: pure functions over the stored filing data. Subject-scope checks take
-(subject, index); website-scope checks take (website, subject, index).
+Registry checks (declared with needs=Needs.REGISTRY) need no crawl: pure functions over the stored filing
+data. Subject-scope checks take (subject, index); website-scope checks take (website, subject, index).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from checks.base import Outcome
+from core.records import SubjectView, WebsiteView
+from core.statuses import LIVE
 
 DATA = Path(__file__).parent / "data"
-LIVE = ("已备案", "备案中")
-
-
-@dataclass(frozen=True)
-class Contact:
-    role: str  # principal | leader
-    name: str = ""
-    mobile: str = ""
-    phone: str = ""
-    website_number: str | None = None
-
-
-@dataclass
-class WebsiteView:
-    website_number: str
-    name: str
-    status: str
-    domains: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SubjectView:
-    subject_number: str
-    name: str
-    nature: str
-    certificate_type: str
-    certificate_number: str
-    province: str
-    contacts: list[Contact] = field(default_factory=list)
-    websites: list[WebsiteView] = field(default_factory=list)
 
 
 def mobile_key(text: str) -> str:
@@ -132,28 +102,6 @@ def name_terms() -> dict[str, tuple[str, ...]]:
             term, rule, *_ = line.split("\t")
             rules[rule].append(term)
     return {rule: tuple(terms) for rule, terms in rules.items()}
-
-
-SubjectCheck = Callable[[SubjectView, RegistryIndex], Outcome]
-WebsiteCheck = Callable[[WebsiteView, SubjectView, RegistryIndex], Outcome]
-SUBJECT_CHECKS: dict[str, SubjectCheck] = {}
-WEBSITE_CHECKS: dict[str, WebsiteCheck] = {}
-
-
-def subject_check(code: str):
-    def register(fn: SubjectCheck) -> SubjectCheck:
-        SUBJECT_CHECKS[code] = fn
-        return fn
-
-    return register
-
-
-def website_check(code: str):
-    def register(fn: WebsiteCheck) -> WebsiteCheck:
-        WEBSITE_CHECKS[code] = fn
-        return fn
-
-    return register
 
 
 def live_websites(subject: SubjectView) -> list[WebsiteView]:

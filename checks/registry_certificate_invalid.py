@@ -1,5 +1,8 @@
 """registry.certificate_invalid: USCC and resident ID numbers fail format or check digit (python-stdnum);
-other certificate types are checked for form."""
+other certificate types are checked for form.
+
+Seed 002 (备案信息专项主要检查哪些内容: 主办单位证件号码须与实际主体有效证件一致); seed 001 (前期准备 Q15 证件材料上传有哪些规范).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,9 @@ from functools import lru_cache
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
-from checks.base import Found, Outcome
-from checks.catalog import info
-from checks.registry import RegistryIndex, SubjectView, subject_check
+from checks.framework import WARNING, Binds, Field, Finding, Needs, Scope, check
+from checks.registry import RegistryIndex
+from core.records import SubjectView
 
 USCC_TYPES = ("统一社会信用代码", "营业执照", "事业单位法人证书", "社会团体法人登记证书", "民办非企业单位登记证书",
               "基金会法人登记证书", "律师事务所执业许可证", "组织机构代码证")  # fmt: skip
@@ -50,12 +53,24 @@ def problem(kind: str, number: str) -> str | None:
     return None
 
 
-@subject_check("registry.certificate_invalid")
-def certificate_invalid(subject: SubjectView, index: RegistryIndex) -> Outcome:
+@check(
+    code="registry.certificate_invalid",
+    severity=WARNING,
+    title="证件号码格式或校验位错误",
+    rule="主体证件号码须真实有效：统一社会信用代码、居民身份证号码须通过格式与校验位核验。",
+    remediation="请核对并更正主体证件号码，确保与证件原件一致。",
+    doc="USCC and resident ID numbers pass format and check digit",
+    needs=Needs.REGISTRY,
+    scope=Scope.SUBJECT,
+    notice_field="主体证件号码",
+    notice_field_lists=Field.NONE,
+    waiver_binds=Binds.RECORD,
+)
+def certificate_invalid(subject: SubjectView, index: RegistryIndex) -> Finding | list[Finding] | None:
     found = problem(subject.certificate_type, subject.certificate_number)
     if found is None:
-        return Outcome.passed("registry.certificate_invalid")
-    summary = f"{info('registry.certificate_invalid').title}：{subject.certificate_type or '证件'} {subject.certificate_number} {found}"
+        return None
+    summary = f"{subject.certificate_type or '证件'} {subject.certificate_number} {found}"
     evidence = {"certificate_type": subject.certificate_type, "certificate_number": subject.certificate_number,
                 "problem": found}  # fmt: skip
-    return Outcome.failed("registry.certificate_invalid", Found("registry.certificate_invalid", summary, evidence))
+    return Finding(summary, evidence)

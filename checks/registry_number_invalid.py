@@ -1,14 +1,17 @@
 """registry.number_invalid: subject and website number formats (8 or 10 digits, 号, -N), and a website
-number must extend its subject's number. ICP证 and B2 licence numbers are not filing numbers."""
+number must extend its subject's number. ICP证 and B2 licence numbers are not filing numbers.
+
+Seed 001 (名词 Q8 主体备案号和网站备案号的区别).
+"""
 
 from __future__ import annotations
 
 import re
 
-from checks.base import Found, Outcome
-from checks.catalog import info
-from checks.registry import RegistryIndex, SubjectView, WebsiteView, subject_check, website_check
+from checks.framework import WARNING, Binds, Field, Finding, Needs, Scope, also_for_websites, check
+from checks.registry import RegistryIndex
 from core.icp import WRONG_ABBREVIATIONS, normalise, parse_number
+from core.records import SubjectView, WebsiteView
 
 LICENCE = re.compile(r"ICP证|[AB][12]\s*-\s*\d{8}", re.IGNORECASE)
 
@@ -30,18 +33,29 @@ def subject_problem(text: str) -> str | None:
     return None
 
 
-@subject_check("registry.number_invalid")
-def subject_number_invalid(subject: SubjectView, index: RegistryIndex) -> Outcome:
+@check(
+    code="registry.number_invalid",
+    severity=WARNING,
+    title="备案号格式错误",
+    rule="主体备案号形如 京ICP备12345678号（8 或 10 位数字），网站备案号为主体备案号加 -N。",
+    remediation="请核对备案号；网站备案号须以其主体备案号开头。",
+    doc="filing numbers are well formed and a website number extends its subject's",
+    needs=Needs.REGISTRY,
+    scope=Scope.SUBJECT,
+    notice_field="备案号",
+    notice_field_lists=Field.NONE,
+    waiver_binds=Binds.RECORD,
+)
+def subject_number_invalid(subject: SubjectView, index: RegistryIndex) -> Finding | list[Finding] | None:
     problem = subject_problem(subject.subject_number)
     if problem is None:
-        return Outcome.passed("registry.number_invalid")
-    summary = f"{info('registry.number_invalid').title}：主体备案号 {subject.subject_number} {problem}"
-    return Outcome.failed("registry.number_invalid", Found("registry.number_invalid", summary,
-                                                           {"number": subject.subject_number, "problem": problem}))  # fmt: skip
+        return None
+    summary = f"主体备案号 {subject.subject_number} {problem}"
+    return Finding(summary, {"number": subject.subject_number, "problem": problem})
 
 
-@website_check("registry.number_invalid")
-def website_number_invalid(website: WebsiteView, subject: SubjectView, index: RegistryIndex) -> Outcome:
+@also_for_websites("registry.number_invalid")
+def website_number_invalid(website: WebsiteView, subject: SubjectView, index: RegistryIndex) -> Finding | list[Finding] | None:
     text = website.website_number
     number = parse_number(text)
     problem = None
@@ -59,8 +73,6 @@ def website_number_invalid(website: WebsiteView, subject: SubjectView, index: Re
             base = subject_problem(number.subject)
             problem = base if base and subject_number is None else None
     if problem is None:
-        return Outcome.passed("registry.number_invalid")
-    summary = f"{info('registry.number_invalid').title}：网站备案号 {text} {problem}"
-    return Outcome.failed("registry.number_invalid", Found("registry.number_invalid", summary,
-                                                           {"number": text, "subject_number": subject.subject_number,
-                                                            "problem": problem}))  # fmt: skip
+        return None
+    summary = f"网站备案号 {text} {problem}"
+    return Finding(summary, {"number": text, "subject_number": subject.subject_number, "problem": problem})

@@ -1,5 +1,8 @@
 """registry.phone_invalid: a mobile number is malformed or its segment cannot receive the MIIT SMS;
-landline fields are checked for form."""
+landline fields are checked for form.
+
+Seed 002 (联系方式是否真实准确: 手机号码须为备案本人电话，并且有效可拨通); seed 001 (主体信息 Q7 备案手机号码必须填写本省的么).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ from functools import lru_cache
 
 import phonenumbers
 
-from checks.base import Found, Outcome
-from checks.catalog import info
-from checks.registry import RegistryIndex, SubjectView, mobile_key, mobile_segments, subject_check
+from checks.framework import WARNING, Binds, Field, Finding, Needs, Scope, check
+from checks.registry import RegistryIndex, mobile_key, mobile_segments
+from core.records import SubjectView
 
 ROLES = {"principal": "主体负责人", "leader": "网站负责人"}
 
@@ -54,8 +57,20 @@ def landline_problem(text: str) -> str | None:
     return None if phonenumbers.is_valid_number(number) else "不是有效的固定电话号码（应含区号，如 010-12345678）"
 
 
-@subject_check("registry.phone_invalid")
-def phone_invalid(subject: SubjectView, index: RegistryIndex) -> Outcome:
+@check(
+    code="registry.phone_invalid",
+    severity=WARNING,
+    title="手机号码格式错误或无法接收核验短信",
+    rule="备案负责人手机号须为有效的中国内地手机号，且号段支持工信部短信核验。",
+    remediation="请将负责人手机号码变更为本人实名登记、可接收工信部核验短信的中国内地手机号码。",
+    doc="mobile numbers are valid and in a segment that receives MIIT verification SMS",
+    needs=Needs.REGISTRY,
+    scope=Scope.SUBJECT,
+    notice_field="负责人手机号码",
+    notice_field_lists=Field.NONE,
+    waiver_binds=Binds.RECORD,
+)
+def phone_invalid(subject: SubjectView, index: RegistryIndex) -> Finding | list[Finding] | None:
     problems = []
     for contact in subject.contacts:
         where = ROLES.get(contact.role, contact.role) + (f"（{contact.website_number}）" if contact.website_number else "")
@@ -70,7 +85,7 @@ def phone_invalid(subject: SubjectView, index: RegistryIndex) -> Outcome:
                 problems.append({"contact": where, "name": contact.name, "field": "phone",
                                  "value": contact.phone, "problem": problem})  # fmt: skip
     if not problems:
-        return Outcome.passed("registry.phone_invalid")
+        return None
     first = problems[0]
-    summary = f"{info('registry.phone_invalid').title}：{first['contact']}号码 {first['value']} {first['problem']}"
-    return Outcome.failed("registry.phone_invalid", Found("registry.phone_invalid", summary, {"problems": problems}))
+    summary = f"{first['contact']}号码 {first['value']} {first['problem']}"
+    return Finding(summary, {"problems": problems})

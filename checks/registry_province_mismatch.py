@@ -1,22 +1,18 @@
 """registry.province_mismatch: the filing number's province against the certificate's region
-(USCC characters 3-4, resident ID digits 1-2, GB/T 2260) and the subject's province field."""
+(USCC characters 3-4, resident ID digits 1-2, GB/T 2260) and the subject's province field.
+
+Seed 001 (主体信息 Q1 备案所属省份根据什么判断: 以主办单位证件地址为准).
+"""
 
 from __future__ import annotations
 
 import re
 
-from checks.base import Found, Outcome
-from checks.catalog import info
-from checks.registry import (
-    RegistryIndex,
-    SubjectView,
-    province_by_code,
-    province_by_name,
-    provinces,
-    subject_check,
-)
+from checks.framework import WARNING, Binds, Field, Finding, Needs, Scope, cannot, check
+from checks.registry import RegistryIndex, province_by_code, province_by_name, provinces
 from checks.registry_certificate_invalid import USCC_TYPES, problem
 from core.icp import parse_number
+from core.records import SubjectView
 
 
 def certificate_region(kind: str, number: str) -> tuple[str, str] | None:
@@ -31,12 +27,24 @@ def certificate_region(kind: str, number: str) -> tuple[str, str] | None:
     return None
 
 
-@subject_check("registry.province_mismatch")
-def province_mismatch(subject: SubjectView, index: RegistryIndex) -> Outcome:
+@check(
+    code="registry.province_mismatch",
+    severity=WARNING,
+    title="备案省份与证件所属地区不符",
+    rule="备案号的省份须与主体证件（统一社会信用代码登记机关、身份证签发地或居住证所在地）所属地区一致。",
+    remediation="请核对主体所在省份；证件与备案省份不一致的，需提供当地居住证等材料，或在证件所属省份办理备案。",
+    doc="the filing province matches the certificate's region",
+    needs=Needs.REGISTRY,
+    scope=Scope.SUBJECT,
+    notice_field="主体所在省份 / 证件住所地",
+    notice_field_lists=Field.NONE,
+    waiver_binds=Binds.RECORD,
+)
+def province_mismatch(subject: SubjectView, index: RegistryIndex) -> Finding | list[Finding] | None:
     number = parse_number(subject.subject_number)
     filed = provinces().get(number.province) if number else None
     if filed is None:
-        return Outcome.not_checked("registry.province_mismatch", "subject number has no valid province")
+        return cannot("subject number has no valid province")
     mismatches = []
     declared = province_by_name(subject.province)
     if declared is not None and declared.abbreviation != filed.abbreviation:
@@ -50,9 +58,9 @@ def province_mismatch(subject: SubjectView, index: RegistryIndex) -> Outcome:
             mismatches.append({"field": "certificate_number", "value": subject.certificate_number, "region": holder.names[0],
                                "read_from": where})  # fmt: skip
     if not mismatches:
-        return Outcome.passed("registry.province_mismatch")
+        return None
     first = mismatches[0]
-    summary = (f"{info('registry.province_mismatch').title}：备案号为{filed.names[0]}（{filed.abbreviation}），"
+    summary = (f"备案号为{filed.names[0]}（{filed.abbreviation}），"
                f"{'证件' if first['field'] == 'certificate_number' else '主体所在省份'}属于{first['region']}")  # fmt: skip
     evidence = {"filing_province": filed.names[0], "abbreviation": filed.abbreviation, "mismatches": mismatches}
-    return Outcome.failed("registry.province_mismatch", Found("registry.province_mismatch", summary, evidence))
+    return Finding(summary, evidence)

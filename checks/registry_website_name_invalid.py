@@ -1,13 +1,16 @@
-"""registry.website_name_invalid: seed 001 网站信息 Q15 and 备案驳回 Q7 naming rules."""
+"""registry.website_name_invalid: seed 001 网站信息 Q15 and 备案驳回 Q7 naming rules.
+
+Seed 001 (终审驳回: 如果网站名称或网站内容涉及行业或企业内容，不能进行个人性质备案).
+"""
 
 from __future__ import annotations
 
 import re
 
-from checks.base import Found, Outcome
-from checks.catalog import info
-from checks.registry import RegistryIndex, SubjectView, WebsiteView, name_terms, website_check
+from checks.framework import WARNING, Binds, Field, Finding, Needs, Scope, check
+from checks.registry import RegistryIndex, name_terms
 from core.icp import normalise
+from core.records import SubjectView, WebsiteView
 
 HAN = re.compile(r"[\u3400-\u9fff]")
 URLISH = re.compile(r"^(https?://)?([a-z0-9-]+\.)+[a-z]{2,}(/.*)?$", re.IGNORECASE)
@@ -40,11 +43,23 @@ def problems(name: str, nature: str) -> list[str]:
     return found
 
 
-@website_check("registry.website_name_invalid")
-def website_name_invalid(website: WebsiteView, subject: SubjectView, index: RegistryIndex) -> Outcome:
+@check(
+    code="registry.website_name_invalid",
+    severity=WARNING,
+    title="网站名称不符合命名规范",
+    rule="网站名称须至少三个汉字，不得为纯数字或字母、域名或网址，非国家机关不得以中国、中华、国家等字样开头，个人网站名称不得带有企业或机构性质的字样。",
+    remediation="请变更网站名称，使其符合命名规范并能体现网站内容。",
+    doc="website names follow the naming rules",
+    needs=Needs.REGISTRY,
+    scope=Scope.WEBSITE,
+    notice_field="网站名称",
+    notice_field_lists=Field.NONE,
+    waiver_binds=Binds.RECORD,
+)
+def website_name_invalid(website: WebsiteView, subject: SubjectView, index: RegistryIndex) -> Finding | list[Finding] | None:
     found = problems(website.name, subject.nature)
     if not found:
-        return Outcome.passed("registry.website_name_invalid")
-    summary = f"{info('registry.website_name_invalid').title}：“{website.name}” {found[0]}"
+        return None
+    summary = f"“{website.name}” {found[0]}"
     evidence = {"name": website.name, "nature": subject.nature, "problems": found}
-    return Outcome.failed("registry.website_name_invalid", Found("registry.website_name_invalid", summary, evidence))
+    return Finding(summary, evidence)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+_CODE = re.compile(r"[a-z]+\.[a-z_]+")
 
 DEFAULT_DATABASE = "sqlite:///beian.db"
 MAINLAND = "CN"
@@ -95,19 +98,15 @@ class DeadlinesConfig:
 
 @dataclass(frozen=True)
 class CasesConfig:
-    # Scans in a row that must see a finding before a case opens; codes not listed need one scan.
-    confirm_scans: tuple[tuple[str, int], ...] = (
-        ("site.unreachable", 2), ("site.placeholder", 2), ("access.dns_unresolved", 2),
-    )  # fmt: skip
+    # The operator's overrides of the scans in a row that must see a finding before a case opens (each check
+    # declares its default: checks.framework.Check.confirm_scans).
+    confirm_scans: tuple[tuple[str, int], ...] = ()
     # Crawl-health gate: a scan whose failure share (unreachable, DNS failure, could not check) is above
     # max(min_share, baseline * factor, baseline + margin) holds its notices and raises an alert.
     health_min_share: float = 0.15
     health_factor: float = 3.0
     health_margin: float = 0.10
     health_baseline_scans: int = 5
-
-    def confirm_needed(self, code: str) -> int:
-        return dict(self.confirm_scans).get(code, 1)
 
 
 @dataclass(frozen=True)
@@ -393,14 +392,19 @@ def _share(value: Any, key: str) -> float:
 def _confirm_scans(value: Any, key: str) -> tuple[tuple[str, int], ...]:
     if not isinstance(value, dict):
         raise ConfigError(f"{key}: expected a table of check code = scans")
-    from checks.catalog import CATALOG
-
-    merged = dict(CasesConfig.confirm_scans)
+    merged = {}
     for code, scans in value.items():
-        if code not in CATALOG:
-            raise ConfigError(f"{key}.{code}: unknown check code")
+        if not isinstance(code, str) or not _CODE.fullmatch(code):
+            raise ConfigError(f"{key}.{code}: not a check code (family.name)")
         merged[code] = _positive(scans, f"{key}.{code}", integer=True)
     return tuple(sorted(merged.items()))
+
+
+def check_codes(config: Config, known: set[str] | list[str]) -> None:
+    """Config keys that name check codes must name existing ones (the checks are a layer above this one)."""
+    for code, _scans in config.cases.confirm_scans:
+        if code not in known:
+            raise ConfigError(f"{config.source}: cases.confirm_scans.{code}: unknown check code")
 
 
 def _bool(value: Any, key: str) -> bool:

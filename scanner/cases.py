@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,10 +21,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from checks.catalog import CRITICAL, info
+from checks import get as declared
+from checks.framework import Binds
 from core import clock
+from core import observation as observed
 from core.clock import SHANGHAI
 from core.config import Config
+from core.statuses import CRITICAL
 from scanner.health import Health, assess
 from scanner.notices.compose import local_time, render
 from scanner.notices.items import build_items, case_key_of
@@ -43,6 +45,7 @@ from scanner.store.models import (
     Waiver,
     Website,
 )
+from scanner.store.observations import decode
 from scanner.workdays import WorkCalendar, deadline_after, extend_deadline, reminder_due
 
 OPEN, NOTIFIED, EXTENDED, OVERDUE, ESCALATED = "open", "notified", "extended", "overdue", "escalated"
@@ -186,7 +189,7 @@ class CaseBook:
                 if key in active:
                     continue
                 first = rows[0]
-                if max(r.seen_count for r in rows) < self.config.cases.confirm_needed(first.check):
+                if max(r.seen_count for r in rows) < confirm_needed(self.config, first.check):
                     continue
                 waiver = waivers.get(key)
                 if waiver is not None:
@@ -198,7 +201,7 @@ class CaseBook:
             recipients = recipients_for(session, {row.subject_number for row in candidates})
             for row in candidates:
                 key = case_key_of(row.key)
-                case = Case(key=key, active_key=key, check=row.check, severity=info(row.check).severity,
+                case = Case(key=key, active_key=key, check=row.check, severity=declared(row.check).severity,
                             subject_number=row.subject_number, website_number=row.website_number, state=OPEN,
                             recipient=recipients.get(row.subject_number, ""), opened_at=self.now,
                             opened_scan_id=scan_id, extensions=0)  # fmt: skip
@@ -212,7 +215,7 @@ class CaseBook:
                     case.escalated_at = self.now
                     report.escalated += 1
                     report.messages += raise_alert(
-                        session, self.config, self.now, "critical", f"严重问题已直接转交处理：{info(case.check).title}",
+                        session, self.config, self.now, "critical", f"严重问题已直接转交处理：{declared(case.check).title}",
                         scan_id=scan_id, lines=[f"案件 {case.id}：{case.website_number or case.subject_number}"],
                         case_id=case.id)  # fmt: skip
 
@@ -271,7 +274,7 @@ class CaseBook:
             if escalated:
                 report.messages += raise_alert(
                     session, self.config, self.now, "escalated", f"{len(escalated)} 个案件逾期未整改，待取消接入",
-                    lines=[f"案件 {c.id}：{c.website_number or c.subject_number} {info(c.check).title}" for c in escalated[:50]]
+                    lines=[f"案件 {c.id}：{c.website_number or c.subject_number} {declared(c.check).title}" for c in escalated[:50]]
                     + ["完整清单：beian cases --escalated"], case_ids=[c.id for c in escalated])  # fmt: skip
 
     def _remind(self, actor: str, report: Report) -> None:
@@ -447,30 +450,34 @@ def recipients_for(session: Session, subject_numbers: set[str]) -> dict[str, str
     return out
 
 
+def confirm_needed(config: Config, code: str) -> int:
+    """Scans in a row that must see a finding: the operator's override, else what the check declares."""
+    return dict(config.cases.confirm_scans).get(code, declared(code).confirm_scans)
+
+
 def fingerprint(session: Session, key: str, website_number: str | None, subject_number: str) -> str:
     """What a waiver is bound to: the record, plus what the latest scan saw of the page (or of DNS)."""
-    check = key.split("|", 1)[0]
+    binds = declared(key.split("|", 1)[0]).waiver_binds
     digest = hashlib.sha256()
     if website_number:
         row = session.execute(select(Website.id, Website.fingerprint).where(Website.website_number == website_number)).first()
         digest.update((row.fingerprint if row else "").encode())
-        if row is not None and not check.startswith("registry."):
+        if row is not None and binds != Binds.RECORD:
             obs = session.scalars(
                 select(Observation).where(Observation.website_id == row.id).order_by(Observation.id.desc()).limit(1)
             ).first()
             if obs is not None:
-                digest.update(_observed(json.loads(zlib.decompress(obs.data)), check).encode())
+                digest.update(_observed(decode(obs.data), binds).encode())
     else:
         digest.update((session.scalar(select(Subject.fingerprint).where(Subject.subject_number == subject_number)) or "").encode())
     return digest.hexdigest()[:40]
 
 
-def _observed(obs: dict, check: str) -> str:
-    if check.startswith("access."):
-        return json.dumps({name: [entry.get("outcome"), sorted(entry.get("addresses", []))] for name, entry in (obs.get("dns") or {}).items()},
-                          sort_keys=True)  # fmt: skip
-    page = obs.get("page") or {}
-    fetch = obs.get("fetch") or {}
-    return json.dumps([fetch.get("state"), fetch.get("final_url"), fetch.get("status"), page.get("title"),
-                       page.get("text")], ensure_ascii=False)  # fmt: skip
+def _observed(obs: observed.Observation, binds: Binds) -> str:
+    """What the latest scan saw that a waiver is bound to: the DNS answers, or the homepage."""
+    if binds == Binds.DNS:
+        return json.dumps({name: [entry.outcome, sorted(entry.addresses)] for name, entry in obs.dns.items()}, sort_keys=True)
+    fetch, page = obs.fetch, obs.page
+    return json.dumps([fetch.state if fetch else None, fetch.final_url if fetch else None, fetch.status if fetch else None,
+                       page.title if page else None, page.text if page else None], ensure_ascii=False)  # fmt: skip
 

@@ -7,18 +7,12 @@ import os
 import sys
 from collections.abc import Callable
 
-from core.config import Config, ConfigError, database_url, load_config
-from scanner.store.db import Store, StoreError
+from checks import codes
+from core.config import Config, ConfigError, check_codes, database_url, load_config
+from scanner.commands.common import CommandError
+from scanner.store.db import StoreError
 
 EXIT_USAGE = 2
-
-
-class CommandError(Exception):
-    """A failure the user can act on; printed as one line, exit status 2."""
-
-
-def open_store(config: Config) -> Store:
-    return Store(database_url(config))
 
 
 def _cmd_db_upgrade(args, config: Config) -> int:
@@ -59,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     func: Callable = args.func
     try:
         config = load_config(args.config) if getattr(args, "needs_config", True) else Config()
+        check_codes(config, codes())
         return int(func(args, config) or 0)
     except (ConfigError, StoreError, CommandError) as exc:
         print(f"beian: error: {exc}", file=sys.stderr)

@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
-from checks.base import FAILED, PASSED, Outcome
-from checks.catalog import info
+from checks import Outcome
+from checks import get as declared
 from scanner.store.db import shanghai_iso
 from scanner.store.models import Finding
 
@@ -63,7 +63,7 @@ def apply(session: Session, scan_id: int | None, now: datetime, items: list[Verd
     for verdict in items:
         prefix_subject = verdict.subject_number
         for outcome in verdict.outcomes:
-            if outcome.state not in (PASSED, FAILED):
+            if not outcome.decided:
                 continue
             produced = set()
             for found in outcome.findings:
@@ -73,7 +73,7 @@ def apply(session: Session, scan_id: int | None, now: datetime, items: list[Verd
                 existing = open_rows.get(key)
                 if existing is None:
                     inserts.append({
-                        "key": key, "check": found.code, "severity": info(found.code).severity,
+                        "key": key, "check": found.code, "severity": declared(found.code).severity,
                         "subject_number": prefix_subject, "website_number": verdict.website_number,
                         "domain": found.domain, "summary": found.summary, "evidence": evidence,
                         "first_seen": now, "last_seen": now, "first_scan_id": scan_id, "last_scan_id": scan_id,

@@ -10,11 +10,11 @@ from statistics import median
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from checks import all_checks
 from core.config import CasesConfig
 from scanner.store.models import Scan
 from scanner.targets import Selector
 
-NETWORK_CODES = ("site.unreachable", "access.dns_unresolved")
 MIN_WEBSITES = 20  # a targeted rescan of a few sites says nothing about the network
 
 
@@ -36,7 +36,7 @@ def failure_share(stats: dict) -> tuple[float, int]:
     if not observed:
         return 0.0, 0
     by_code = stats.get("findings_by_code") or {}
-    failures = int(stats.get("not_checked") or 0) + sum(int(by_code.get(code, 0)) for code in NETWORK_CODES)
+    failures = int(stats.get("not_checked") or 0) + sum(int(by_code.get(c.code, 0)) for c in all_checks() if c.network_failure)
     return min(1.0, failures / observed), observed
 
 

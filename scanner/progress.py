@@ -7,7 +7,7 @@ import threading
 import time
 from collections import Counter
 
-from checks.base import FAILED
+from core.statuses import FAILED
 
 
 class Progress:

@@ -6,10 +6,12 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from checks.base import FAILED
-from checks.registry import SUBJECT_CHECKS, WEBSITE_CHECKS, Contact, RegistryIndex, SubjectView, WebsiteView
-from checks.run import load_all
+from checks import evaluate_subject as judge_subject
+from checks import evaluate_website as judge_website
+from checks.registry import RegistryIndex
 from core import clock
+from core.records import Contact, SubjectView, WebsiteView
+from core.statuses import CANCELLED, FAILED
 from scanner import findings as findings_store
 from scanner.store.db import Store
 from scanner.store.models import Contact as ContactRow
@@ -62,12 +64,12 @@ def load_views(store: Store) -> list[SubjectView]:
 
 
 def evaluate_subject(subject: SubjectView, index: RegistryIndex) -> list[findings_store.Verdicts]:
-    verdicts = [findings_store.Verdicts(subject.subject_number, None, [fn(subject, index) for fn in SUBJECT_CHECKS.values()])]
+    verdicts = [findings_store.Verdicts(subject.subject_number, None, judge_subject(subject, index))]
     for website in subject.websites:
-        if website.status == "已注销":
+        if website.status == CANCELLED:
             continue
-        outcomes = [fn(website, subject, index) for fn in WEBSITE_CHECKS.values()]
-        verdicts.append(findings_store.Verdicts(subject.subject_number, website.website_number, outcomes))
+        verdicts.append(findings_store.Verdicts(subject.subject_number, website.website_number,
+                                                judge_website(website, subject, index)))  # fmt: skip
     return verdicts
 
 
@@ -75,7 +77,6 @@ def run_registry_checks(config, store: Store, selector=None, scan_id: int | None
     """Check every subject (or those of the selection) and store the findings. Returns findings by code."""
     from scanner.targets import selected_subject_numbers
 
-    load_all()
     subjects = load_views(store)
     index = RegistryIndex.build(subjects)
     wanted = selected_subject_numbers(store, selector) if selector is not None else None

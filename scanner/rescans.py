@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
-from checks.catalog import CATALOG
+from checks import codes
 from core import clock
 from scanner.store.db import Store
 from scanner.store.models import Case, Finding, RescanRequest
@@ -42,7 +42,7 @@ class Ask:
 
 
 def resolve(store: Store, ask: Ask) -> Selector:
-    unknown = [code for code in ask.checks if code not in CATALOG]
+    unknown = [code for code in ask.checks if code not in codes()]
     if unknown:
         raise RescanError(f"checks: unknown check code {unknown[0]!r}")
     websites, subjects = set(ask.websites), set(ask.subjects)

@@ -6,15 +6,14 @@ websites already observed are skipped, so nothing is lost or done twice.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import resource
 import sys
 import threading
 import time
-import zlib
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,11 +24,14 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.config import Config, user_agent
 from core.netguard import AddressPolicy
+from core.observation import Page
+from core.records import SiteRecord
 from scanner import findings as findings_store
 from scanner.progress import Progress
 from scanner.store.db import Store, as_utc, utcnow
 from scanner.store.models import Observation, OwnershipCacheEntry, Scan
-from scanner.targets import Selector, count
+from scanner.store.observations import encode
+from scanner.targets import Selector, count, iter_batches
 from spiders.ownership import Ownership
 from spiders.resolve import DnsView
 
@@ -128,10 +130,9 @@ class StoreWriter:
         rows, verdicts = [], []
         for item in items:
             record = item["record"]
-            data = json.dumps(item["obs"], ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
             rows.append({"scan_id": self.scan_id, "website_id": record.website_id, "observed_at": now,
                          "outcome": item["outcome"], "reason": item.get("reason", "")[:500],
-                         "data": zlib.compress(data, 6)})  # fmt: skip
+                         "data": encode(item["obs"])})  # fmt: skip
             verdicts.append(findings_store.Verdicts(record.subject_number, record.website_number, item["outcomes"]))
         with Session(self.store.engine) as session, session.begin():
             session.execute(insert(Observation), rows)
@@ -153,7 +154,8 @@ class ScanContext:
     ownership: Ownership
     writer: StoreWriter
     progress: Progress
-    batch_size: int = 500
+    batches: Iterator[list[SiteRecord]]  # the websites to crawl, read lazily from the store
+    is_placeholder: Callable[[Page], bool]  # the crawl prefers a real page over a placeholder
     resolver: object = None
     timing: Counter = field(default_factory=Counter)
     renderer: object = None  # spiders.render.RenderThread, or None when rendering is off
@@ -269,6 +271,8 @@ def _raise_file_limit(wanted: int) -> int:
 def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, on_open=None) -> ScanResult:
     from scrapy.crawler import CrawlerProcess
 
+    from checks.placeholder import placeholder_kind
+    from scanner.pipeline import STAGES
     from spiders.homepage import HomepageSpider
     from spiders.settings import crawl_settings
 
@@ -289,11 +293,12 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
     context = ScanContext(
         config=config, store=store, scan_id=scan_id, selector=selector, dns=DnsView(config),
         policy=AddressPolicy(config), ownership=Ownership(config, StoreOwnerCache(store)), writer=writer,
-        progress=progress,
+        progress=progress, batches=iter_batches(store, config, selector, scan_id, size=500),
+        is_placeholder=lambda page: placeholder_kind(page) is not None,
     )  # fmt: skip
     context.renderer, context.render_off = renderer, render_off
     children_cpu = _children_cpu()
-    process = CrawlerProcess(crawl_settings(config, context))
+    process = CrawlerProcess(crawl_settings(config, STAGES))
     # Scrapy deep-copies settings, so the live objects ride on the process (the DNS resolver is built
     # from it) and on the crawler (spider and pipeline).
     process.beian_context = context

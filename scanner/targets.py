@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, func, or_, select
 
-from checks.base import PreApproval, SiteRecord
 from core.config import Config
+from core.records import PreApproval, SiteRecord
 from scanner.registry.records import CANCELLED, homepage_host
 from scanner.store.db import Store
 from scanner.store.models import Domain, Observation, Subject, Website

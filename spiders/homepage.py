@@ -1,5 +1,6 @@
-"""The homepage spider: for each filed website, resolve its domains, fetch its homepage, record what
-it saw (the observation) and hand observation and check outcomes to the store pipeline.
+"""The homepage spider: for each filed website, resolve its domains, fetch its homepage and yield what it
+saw (the typed observation, core.observation) with the website's record. It judges nothing: the scan's
+item pipeline runs the checks on what it yields.
 
 Per website: every filed domain and the homepage host are resolved (A and AAAA, full CNAME chain) and
 each address classified; the homepage is fetched https first, then http (and www.<apex> when a bare
@@ -14,7 +15,7 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import fields as dataclass_fields
 from urllib.parse import urljoin, urlsplit
 
 import idna
@@ -24,12 +25,10 @@ from scrapy.http import TextResponse
 from twisted.internet import error as tx_error
 from w3lib.encoding import html_to_unicode
 
-from checks.base import SiteRecord
-from checks.placeholder import placeholder_kind
-from checks.run import evaluate
 from core.netguard import parse as parse_address
-from scanner.registry.records import CANCELLED, PENDING
-from scanner.targets import iter_batches
+from core.observation import NOT_CONNECTED, Attempt, Fetch, FetchState, Observation, Page, Render
+from core.records import SiteRecord
+from core.statuses import CANCELLED, PENDING
 from spiders.page import extract
 from spiders.render import Blocked, Fetched
 from spiders.resolve import OUR_FAILURES
@@ -51,7 +50,7 @@ def ascii_host(name: str) -> str:
 @dataclass
 class Job:
     record: SiteRecord
-    obs: dict
+    obs: Observation
     home: str  # ascii homepage host
     scope: tuple[str, ...]  # ascii filed domains
     queue: deque = field(default_factory=deque)
@@ -84,7 +83,7 @@ class HomepageSpider(scrapy.Spider):
     # -- feeding ---------------------------------------------------------------------------------------
     async def start(self):
         ctx = self.ctx
-        batches = iter_batches(ctx.store, ctx.config, ctx.selector, ctx.scan_id, size=ctx.batch_size)
+        batches = iter(ctx.batches)
         self._gate = asyncio.Semaphore(PREPARE_CONCURRENCY)
         ctx.progress.start()
         upcoming = asyncio.ensure_future(self._prepare_batch(next(batches, None)))
@@ -118,26 +117,19 @@ class HomepageSpider(scrapy.Spider):
             if name:
                 names.setdefault(ascii_host(name), name)
         fallback = None
-        if record.status != "备案中" and not home.startswith("www.") and record.homepage_host in record.domains:
+        if record.status != PENDING and not home.startswith("www.") and record.homepage_host in record.domains:
             fallback = f"www.{home}"
         lookups = list(names)  # www.<apex> is resolved only if the apex does not answer
-        obs: dict[str, Any] = {
-            "v": 1,
-            "homepage": record.homepage_host,
-            "dns": {},
-            "nameservers": [f"{h}:{p}" for h, p in ctx.config.dns.nameservers] or ["system"],
-        }
+        obs = Observation(record.homepage_host, nameservers=[f"{h}:{p}" for h, p in ctx.config.dns.nameservers] or ["system"])
         async with self._gate:
             answers = await asyncio.gather(*(ctx.dns.resolve(name) for name in lookups))
             for answer in answers:
                 if answer.name not in names:
                     continue
-                entry = answer.as_dict()
-                if record.status != "备案中":
-                    entry["owners"] = [
-                        (await ctx.ownership.classify(address, answer.chain)).as_dict() for address in answer.addresses
-                    ]
-                obs["dns"][names[answer.name]] = entry
+                entry = answer.record()
+                if record.status != PENDING:
+                    entry.owners = [await ctx.ownership.classify(address, answer.chain) for address in answer.addresses]
+                obs.dns[names[answer.name]] = entry
         job = Job(record, obs, home, tuple(ascii_host(d) for d in record.domains), fallback=fallback)
         job.queue.extend([f"https://{home}/", f"http://{home}/"])
         return job
@@ -211,32 +203,31 @@ class HomepageSpider(scrapy.Spider):
             return await self._continue(job)
         started = time.process_time()
         text = _decode(response)
-        facts = extract(text, response.url)
-        page = facts.as_dict()
+        page = facts = extract(text, response.url)
         ctx.timing["parse"] += time.process_time() - started
         target = facts.meta_refresh or facts.script_redirect
         if target and _differs(target, response.url) and len(facts.text) < 300:
             attempt["location"] = target
             return await self._redirect(job, response.url, target, "meta" if facts.meta_refresh else "script")
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
-        lacked = render_wanted(page, content_type) if job.record.status not in (PENDING, CANCELLED) else []
+        wanted = job.record.status not in (PENDING, CANCELLED)
+        lacked = render_wanted(page, content_type, ctx.is_placeholder) if wanted else []
         if lacked and ctx.renderer is not None and not ctx.renderer.exhausted:
             page = await self._render(job, response, page, lacked)
         elif lacked:
-            page["render"] = {"state": "off", "reason": ctx.render_off or "本次扫描的渲染页数已达上限",
-                              "static_lacked": lacked}  # fmt: skip
+            page.render = Render("off", reason=ctx.render_off or "本次扫描的渲染页数已达上限", static_lacked=lacked)
         result = {**attempt, "page": page, "content_type": content_type}
-        if placeholder_kind(page) is not None:
+        if ctx.is_placeholder(page):
             job.consider(R_PLACEHOLDER, result)
             return await self._continue(job)
         job.consider(R_PAGE, result)
         return [self._finish(job)]
 
     # -- rendering -------------------------------------------------------------------------------------
-    async def _render(self, job: Job, response, static: dict, lacked: list[str]) -> dict:
+    async def _render(self, job: Job, response, static: Page, lacked: list[str]) -> Page:
         """The page as a browser shows it, when the static HTML lacks what the checks look for. The
-        rendered facts replace the static ones; when rendering fails, the static facts stay and the
-        filing checks say "could not check" (checks.filing.page_checkable)."""
+        rendered facts replace the static ones; when rendering fails, the static facts stay with the
+        render's reason (the checks that need a readable page then say "could not check")."""
         ctx = self.ctx
         document = Fetched(response.status, browser_headers(response.headers), response.body)
 
@@ -244,18 +235,20 @@ class HomepageSpider(scrapy.Spider):
             return await self._subresource(job, method, url, headers, body, time_s, size)
 
         outcome = await ctx.renderer.render(response.url, document, fetch)
-        evidence = {**outcome.evidence(), "static_lacked": lacked,
-                    "static": {"text_chars": len(static.get("text", "")), "numbers": [n["text"] for n in static["numbers"]],
-                               "app_shell": static.get("app_shell", False)}}  # fmt: skip
+        evidence = Render(**outcome.evidence(), static_lacked=lacked,
+                          static={"text_chars": len(static.text), "numbers": [n.text for n in static.numbers],
+                                  "app_shell": static.app_shell})  # fmt: skip
         if outcome.state != "rendered":
-            return {**static, "render": evidence}
+            static.render = evidence
+            return static
         started = time.process_time()
-        rendered = extract(outcome.html, response.url).as_dict()
+        rendered = extract(outcome.html, response.url)
         ctx.timing["parse"] += time.process_time() - started
-        if rendered["app_shell"]:
-            evidence.update(state="empty", reason="渲染后页面仍几乎没有可见内容（脚本未能加载或运行）")
-            return {**static, "render": evidence}
-        rendered["render"] = evidence
+        if rendered.app_shell:
+            evidence.state, evidence.reason = "empty", "渲染后页面仍几乎没有可见内容（脚本未能加载或运行）"
+            static.render = evidence
+            return static
+        rendered.render = evidence
         return rendered
 
     async def _subresource(self, job: Job, method: str, url: str, headers: dict, body: bytes | None,
@@ -338,27 +331,9 @@ class HomepageSpider(scrapy.Spider):
                 ctx.resolver.refused.pop(host, None)
 
     def _finish(self, job: Job) -> dict:
-        ctx = self.ctx
         self._forget(job)
-        fetch = _fetch_summary(job)
-        obs = job.obs
-        obs["fetch"] = fetch
-        page = fetch.pop("page", None)
-        if page is not None:
-            obs["page"] = page
-        started = time.process_time()
-        outcomes = evaluate(obs, job.record)
-        ctx.timing["checks"] += time.process_time() - started
-        not_checked = fetch.get("ours") or any(
-            (obs["dns"].get(job.record.homepage_host) or {}).get("outcome") == o for o in OUR_FAILURES
-        )
-        return {
-            "record": job.record,
-            "obs": obs,
-            "outcomes": outcomes,
-            "outcome": "not_checked" if not_checked else "checked",
-            "reason": fetch.get("reason", "") if not_checked else "",
-        }
+        job.obs.fetch, job.obs.page = _fetch_summary(job)
+        return {"record": job.record, "obs": job.obs}
 
 
 # What the static HTML lacked, in the words the evidence uses; rendering is tried when it lacks any.
@@ -369,16 +344,16 @@ HOP_HEADERS = {"host", "connection", "content-length", "accept-encoding", "keep-
 NOT_FOR_BROWSER = {b"content-encoding", b"content-length", b"transfer-encoding", b"connection", b"keep-alive"}
 
 
-def render_wanted(page: dict, content_type: str) -> list[str]:
+def render_wanted(page: Page, content_type: str, is_placeholder) -> list[str]:
     """What the static page lacks that a browser might show; empty for placeholders and non-HTML."""
     lacked = []
-    if page.get("app_shell"):
+    if page.app_shell:
         lacked.append(LACKS_CONTENT)
-    if not page.get("numbers"):
+    if not page.numbers:
         lacked.append(LACKS_NUMBER)
     if not lacked or (content_type and "html" not in content_type.lower()):
         return []
-    if placeholder_kind(page) is not None:
+    if is_placeholder(page):
         return []  # a server default page or 建设中 is that, whatever its scripts do
     return lacked
 
@@ -410,32 +385,37 @@ def _decode(response) -> str:
     return text
 
 
-def _fetch_summary(job: Job) -> dict:
-    attempts = [{k: v for k, v in a.items() if k != "page"} for a in job.attempts]
+def _fetch_summary(job: Job) -> tuple[Fetch, Page | None]:
+    """The best result of a website's attempts: a real page, then a redirect away, then a placeholder, then
+    the most telling failure."""
+    attempts = [Attempt(**{k: v for k, v in a.items() if k in ATTEMPT_FIELDS}) for a in job.attempts]
     base = {"attempts": attempts, "redirects": job.redirects, "elapsed_ms": round((time.monotonic() - job.started) * 1000)}
     if job.best is None:
-        return {**base, "state": "not_fetched", "failure": "error", "ours": True, "reason": "no attempt possible"}
+        return Fetch(FetchState.NOT_FETCHED, **base, failure="error", ours=True, reason="no attempt possible"), None
     rank, result = job.best
     if rank in (R_PAGE, R_PLACEHOLDER):
-        return {**base, "state": "page", "final_url": result["url"], "status": result["status"],
-                "address": result.get("address"), "content_type": result.get("content_type"),
-                "bytes": result.get("bytes"), "page": result["page"]}  # fmt: skip
+        return Fetch(FetchState.PAGE, **base, final_url=result["url"], status=result["status"],
+                     address=result.get("address"), content_type=result.get("content_type"),
+                     bytes=result.get("bytes")), result["page"]  # fmt: skip
     if rank == R_OFFSITE:
-        return {**base, "state": "redirect_offsite", "final_url": result["url"], "offsite_url": result["offsite_url"],
-                "redirect_kind": result.get("redirect_kind")}  # fmt: skip
+        return Fetch(FetchState.REDIRECT_OFFSITE, **base, final_url=result["url"], offsite_url=result["offsite_url"],
+                     redirect_kind=result.get("redirect_kind")), None  # fmt: skip
     failures = [a for a in job.attempts if a.get("failure")]
-    if failures and all(a["failure"] in ("dns", "private", "blocked") for a in failures):
+    if failures and all(a["failure"] in NOT_CONNECTED for a in failures):
         # nothing was connected to: DNS or the address policy decided; access.* reports the cause
         first = failures[0]
-        return {**base, "state": "not_fetched", "failure": first["failure"], "ours": bool(first.get("ours")),
-                "reason": first.get("error", ""), "final_url": first["url"]}  # fmt: skip
-    connected = [a for a in failures if a["failure"] not in ("dns", "private", "blocked")]
+        return Fetch(FetchState.NOT_FETCHED, **base, failure=first["failure"], ours=bool(first.get("ours")),
+                     reason=first.get("error", ""), final_url=first["url"]), None  # fmt: skip
+    connected = [a for a in failures if a["failure"] not in NOT_CONNECTED]
     ours = bool(connected) and all(a.get("ours") for a in connected)
     # the most telling failure: an HTTP status says more than a timeout, which says more than a reset
     chosen = min(connected, key=lambda a: FAILURE_PRIORITY.get(a["failure"], 9)) if connected else result
-    return {**base, "state": "failed", "failure": chosen.get("failure", "error"), "ours": ours,
-            "status": chosen.get("status"), "final_url": chosen.get("url"),
-            "reason": chosen.get("error") or (f"HTTP {chosen.get('status')}" if chosen.get("status") else "")}  # fmt: skip
+    return Fetch(FetchState.FAILED, **base, failure=chosen.get("failure", "error"), ours=ours,
+                 status=chosen.get("status"), final_url=chosen.get("url"),
+                 reason=chosen.get("error") or (f"HTTP {chosen.get('status')}" if chosen.get("status") else "")), None  # fmt: skip
+
+
+ATTEMPT_FIELDS = {f.name for f in dataclass_fields(Attempt)}
 
 
 FAILURE_PRIORITY = {"http_status": 0, "too_large": 1, "timeout": 2, "tls": 3, "refused": 4, "reset": 5, "error": 6}

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 from core.config import Config
 from core.netguard import AddressPolicy, is_special, parse
+from core.observation import Owner
 
 BUILTIN_NETWORKS = Path(__file__).resolve().parent.parent / "checks" / "data" / "known_networks.tsv"
 
@@ -19,21 +19,6 @@ PROVIDER, PROVIDER_OFFSHORE, CDN, PRIVATE, KNOWN, UNKNOWN = (
     "provider", "provider_offshore", "cdn", "private", "known", "unknown",
 )  # fmt: skip
 FOREIGN_KINDS = frozenset({PROVIDER_OFFSHORE, KNOWN, UNKNOWN})
-
-
-@dataclass
-class AddressInfo:
-    address: str
-    kind: str
-    owner: str = ""
-    network: str = ""
-    region: str = ""
-    asn: str = ""
-    country: str = ""
-    source: str = ""  # config | cname | known_networks | rdap | reserved | error
-
-    def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
 
 
 class OwnerCache(Protocol):
@@ -69,7 +54,7 @@ class Ownership:
         self.known = load_known_networks(BUILTIN_NETWORKS, config.ownership.known_networks)
         self.cache = cache
         self.ttl = timedelta(days=config.ownership.cache_ttl_days)
-        self._memo: dict[str, AddressInfo] = {}
+        self._memo: dict[str, Owner] = {}
         self._pending: dict[str, asyncio.Future] = {}
         self.rdap_queries = 0
 
@@ -80,35 +65,35 @@ class Ownership:
                     return name
         return None
 
-    def classify_local(self, address: str, chain: list[str]) -> AddressInfo | None:
+    def classify_local(self, address: str, chain: list[str]) -> Owner | None:
         """Everything decidable without a network query; None means: ask RDAP."""
         ip = parse(address)
         if ip is None:
-            return AddressInfo(address, UNKNOWN, source="error")
+            return Owner(address, UNKNOWN, source="error")
         for item in self.provider_ranges:
             if ip.version == item.network.version and ip in item.network:
                 kind = PROVIDER if item.mainland else PROVIDER_OFFSHORE
-                return AddressInfo(address, kind, owner=self.config.provider.name, network=str(item.network),
+                return Owner(address, kind, owner=self.config.provider.name, network=str(item.network),
                                    region=item.region, source="config")  # fmt: skip
         cdn = self.via_cdn(chain)
         if cdn:
-            return AddressInfo(address, CDN, owner=self.config.provider.name, network=cdn, source="cname")
+            return Owner(address, CDN, owner=self.config.provider.name, network=cdn, source="cname")
         if self.policy.is_private(ip):
-            return AddressInfo(address, PRIVATE, source="reserved")
+            return Owner(address, PRIVATE, source="reserved")
         for network, name in self.known:
             if ip.version == network.version and ip in network:
-                return AddressInfo(address, KNOWN, owner=name, network=str(network), source="known_networks")
+                return Owner(address, KNOWN, owner=name, network=str(network), source="known_networks")
         if is_special(ip):  # allowed by the operator, but no registry knows an owner for it
-            return AddressInfo(address, UNKNOWN, source="reserved")
+            return Owner(address, UNKNOWN, source="reserved")
         return None
 
-    async def classify(self, address: str, chain: list[str]) -> AddressInfo:
+    async def classify(self, address: str, chain: list[str]) -> Owner:
         local = self.classify_local(address, chain)
         if local is not None:
             return local
         return await self.owner(address)
 
-    async def owner(self, address: str) -> AddressInfo:
+    async def owner(self, address: str) -> Owner:
         if address in self._memo:
             return self._memo[address]
         pending = self._pending.get(address)
@@ -126,17 +111,17 @@ class Ownership:
             if not future.done():
                 future.cancel()
 
-    async def _lookup(self, address: str) -> AddressInfo:
+    async def _lookup(self, address: str) -> Owner:
         if self.cache is not None:
             cached = self.cache.get(address, self.ttl)
             if cached is not None:
-                return AddressInfo(address, UNKNOWN, source="rdap", **cached)
+                return Owner(address, UNKNOWN, source="rdap", **cached)
         data = await asyncio.to_thread(self._rdap, address)
         if data is None:
-            return AddressInfo(address, UNKNOWN, source="error")
+            return Owner(address, UNKNOWN, source="error")
         if self.cache is not None and data.get("owner") is not None:
             self.cache.put(address, data)
-        return AddressInfo(address, UNKNOWN, source="rdap", **data)
+        return Owner(address, UNKNOWN, source="rdap", **data)
 
     def _rdap(self, address: str) -> dict | None:
         """Blocking RDAP query (run in a thread). None when the lookup failed."""

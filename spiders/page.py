@@ -7,13 +7,14 @@ Visible means what a reader sees: no comments, scripts, styles, templates, hidde
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import lxml.html
 from lxml import etree
 
 from core.icp import PSB_RE, find_numbers, normalise
+from core.observation import NumberSeen, Page
 
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header",
                "footer", "nav", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "dl", "form", "aside", "main",
@@ -29,56 +30,6 @@ MAX_TEXT = 200_000
 class _Segment:
     text: str
     start: int  # offset in the page's visible text; links and regions are looked up lazily by index
-
-
-@dataclass
-class NumberSeen:
-    number: str  # canonical form
-    subject: str
-    kind: str
-    is_app: bool
-    text: str  # as it stands on the page, normalised
-    linked: bool
-    link: str | None
-    snippet: str
-    region: str
-
-    def as_dict(self) -> dict:
-        return {
-            "number": self.number, "subject": self.subject, "kind": self.kind, "is_app": self.is_app,
-            "text": self.text, "linked": self.linked, "link": self.link, "snippet": self.snippet,
-            "region": self.region,
-        }  # fmt: skip
-
-
-@dataclass
-class PageFacts:
-    title: str = ""
-    headings: list[str] = field(default_factory=list)
-    text: str = ""  # visible text, normalised (NFKC + simplified)
-    nav_text: str = ""
-    footer_text: str = ""
-    numbers: list[NumberSeen] = field(default_factory=list)
-    psb_numbers: list[str] = field(default_factory=list)
-    numbers_in_hidden: list[str] = field(default_factory=list)  # in comments, scripts or hidden markup
-    meta_refresh: str | None = None
-    script_redirect: str | None = None
-    links: int = 0
-    scripts: int = 0
-    forms: list[str] = field(default_factory=list)  # form signals: login, register, post, search, cart
-    generator: str = ""
-    app_shell: bool = False
-    signals: dict = field(default_factory=dict)  # structure beyond words: forum software, cart links, prices
-
-    def as_dict(self) -> dict:
-        return {
-            "title": self.title, "headings": self.headings[:20], "text": self.text[:MAX_TEXT],
-            "nav_text": self.nav_text[:5000], "footer_text": self.footer_text[:5000],
-            "numbers": [n.as_dict() for n in self.numbers], "psb_numbers": self.psb_numbers,
-            "numbers_in_hidden": self.numbers_in_hidden, "meta_refresh": self.meta_refresh,
-            "script_redirect": self.script_redirect, "links": self.links, "scripts": self.scripts,
-            "forms": self.forms, "generator": self.generator, "app_shell": self.app_shell, "signals": self.signals,
-        }  # fmt: skip
 
 
 def _link_of(element: etree._Element, base_url: str) -> str | None:
@@ -196,8 +147,8 @@ def _snippet(text: str, start: int, end: int) -> str:
     return re.sub(r"\s+", " ", f"{left}{text[start:end]}{right}").strip()
 
 
-def extract(html: str | bytes, base_url: str = "") -> PageFacts:
-    facts = PageFacts()
+def extract(html: str | bytes, base_url: str = "") -> Page:
+    facts = Page()
     if not html or not html.strip():
         return facts
     try:
@@ -247,6 +198,7 @@ def extract(html: str | bytes, base_url: str = "") -> PageFacts:
                 facts.numbers_in_hidden.append(number.canonical)
     facts.app_shell = _looks_like_app_shell(root, facts, bundles)
     facts.signals["prices"] = len(PRICE.findall(facts.text))
+    facts.headings, facts.text = facts.headings[:20], facts.text[:MAX_TEXT]  # what an observation keeps
     return facts
 
 
@@ -330,7 +282,7 @@ def _signals(html: str | bytes, hrefs: list[str], generator: str) -> dict:
     }
 
 
-def _looks_like_app_shell(root: etree._Element, facts: PageFacts, bundles: bool) -> bool:
+def _looks_like_app_shell(root: etree._Element, facts: Page, bundles: bool) -> bool:
     """Near-empty visible text, a mount element and script bundles: the page is built by JavaScript."""
     if len(facts.text) > 200 or facts.scripts == 0:
         return False

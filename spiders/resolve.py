@@ -16,10 +16,19 @@ import dns.rdatatype
 import dns.resolver
 
 from core.config import Config
+from core.observation import (
+    DNS_NO_ADDRESS,
+    DNS_NXDOMAIN,
+    DNS_OK,
+    DNS_OUR_FAILURES,
+    DNS_SERVFAIL,
+    DNS_TIMEOUT,
+    DnsRecord,
+)
 
-# Outcomes. "timeout" and "no_nameservers_reached" are our failures (could not check), the rest are the domain's.
-OK, NXDOMAIN, NOANSWER, SERVFAIL, TIMEOUT = "ok", "nxdomain", "no_address", "servfail", "timeout"
-OUR_FAILURES = frozenset({TIMEOUT})
+# Outcomes. "timeout" is our failure (could not check), the rest are the domain's.
+OK, NXDOMAIN, NOANSWER, SERVFAIL, TIMEOUT = DNS_OK, DNS_NXDOMAIN, DNS_NO_ADDRESS, DNS_SERVFAIL, DNS_TIMEOUT
+OUR_FAILURES = DNS_OUR_FAILURES
 
 
 @dataclass
@@ -35,11 +44,9 @@ class DnsAnswer:
     def resolved(self) -> bool:
         return bool(self.addresses)
 
-    def as_dict(self) -> dict:
-        data = {"outcome": self.outcome, "chain": self.chain, "addresses": self.addresses}
-        if self.detail:
-            data["detail"] = self.detail
-        return data
+    def record(self) -> DnsRecord:
+        """What an observation keeps of this answer."""
+        return DnsRecord(self.outcome, list(self.chain), list(self.addresses), self.detail)
 
 
 class DnsView:

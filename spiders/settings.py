@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from core.config import Config, user_agent
 
-# Defaults for `scrapy` tooling; `beian scan` always builds its own with crawl_settings().
 BOT_NAME = "beian-scanner"
-SPIDER_MODULES = ["spiders"]
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 # Timeouts are not retried: a hanging site would cost its timeout twice.
@@ -20,7 +18,8 @@ RETRY_ON = [
 ]
 
 
-def crawl_settings(config: Config, context) -> dict:
+def crawl_settings(config: Config, pipelines: dict[str, int]) -> dict:
+    """Scrapy settings for one scan; `pipelines` are the stages that take what the spider yields."""
     fetch = config.fetch
     return {
         "BOT_NAME": BOT_NAME,
@@ -59,7 +58,7 @@ def crawl_settings(config: Config, context) -> dict:
             "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
             "Connection": "close",  # one request per site: do not keep a million idle sockets
         },
-        "ITEM_PIPELINES": {"spiders.pipeline.StorePipeline": 100},
+        "ITEM_PIPELINES": pipelines,
         "EXTENSIONS": {"scrapy.extensions.telnet.TelnetConsole": None, "scrapy.extensions.logstats.LogStats": None},
         "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.referer.RefererMiddleware": None},
         "DOWNLOADER_MIDDLEWARES": {

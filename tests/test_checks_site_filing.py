@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from checks.base import FAILED, NOT_CHECKED, PASSED, SiteRecord
-from checks.run import evaluate
+from checks import evaluate
+from core.observation import Observation, load
+from core.records import SiteRecord
+from core.statuses import FAILED, NOT_CHECKED, PASSED
 from spiders.page import extract
 
 RECORD = SiteRecord(
@@ -16,22 +18,22 @@ OK_DNS = {"outcome": "ok", "chain": [], "addresses": ["203.0.113.5"],
           "owners": [{"address": "203.0.113.5", "kind": "provider", "owner": "示例云"}]}  # fmt: skip
 
 
-def obs(footer: str | None = None, *, fetch: dict | None = None, dns: dict | None = None, html: str | None = None) -> dict:
+def obs(footer: str | None = None, *, fetch: dict | None = None, dns: dict | None = None, html: str | None = None) -> Observation:
     data = {"homepage": "example.cn", "dns": dns or {"example.cn": OK_DNS, "example.com.cn": OK_DNS}}
     if fetch is None:
         page = extract(html or f"<html><body><h1>示例</h1>{BODY}<footer>{footer}</footer></body></html>", "https://example.cn/")
         data["fetch"] = {"state": "page", "final_url": "https://example.cn/", "status": 200, "attempts": []}
-        data["page"] = page.as_dict()
+        data["page"] = page
     else:
         data["fetch"] = fetch
-    return data
+    return load(data)
 
 
-def states(observation: dict, record: SiteRecord = RECORD) -> dict[str, str]:
+def states(observation: Observation, record: SiteRecord = RECORD) -> dict[str, str]:
     return {o.code: o.state for o in evaluate(observation, record)}
 
 
-def failed(observation: dict, record: SiteRecord = RECORD) -> set[str]:
+def failed(observation: Observation, record: SiteRecord = RECORD) -> set[str]:
     return {code for code, state in states(observation, record).items() if state == FAILED}
 
 

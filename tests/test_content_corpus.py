@@ -31,17 +31,15 @@ def test_precision_and_recall(results, code):
 
 
 def test_findings_carry_terms_snippets_and_chinese_advice():
-    from checks.base import CHECKS, PreApproval, SiteRecord  # noqa: F401
+    from core.records import SiteRecord
+    from tests.builders import check, page_observation
     from tests.corpus.corpus import render
 
     case = next(c for c in cases() if c.id == "e-hospital")
     body, _ = render(case, "simplified")
-    from spiders.page import extract
-
-    page = extract(body.decode("utf-8")).as_dict()
-    obs = {"homepage": "x.cn", "page": page, "fetch": {"state": "page", "final_url": "https://x.cn/", "status": 200}}
+    obs = page_observation(body.decode("utf-8"), "https://x.cn/", "x.cn")
     record = SiteRecord(1, "京ICP备1号-1", "仁和医院", "已备案", ["x.cn"], "x.cn", "京ICP备1号", case.subject, case.nature)
-    outcome = CHECKS["content.preapproval_missing"](obs, record)
+    outcome = check("content.preapproval_missing", obs, record)
     found = outcome.findings[0]
     category = found.evidence["categories"][0]
     assert category["category"] == "medical" and len(category["terms"]) >= 2 and category["snippets"]

@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from checks.base import Found, Outcome
+from checks.framework import Finding as Found
+from checks.framework import Outcome
+from core.statuses import FAILED, NOT_CHECKED, PASSED
 from scanner import findings
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
@@ -26,7 +28,7 @@ def verdict(*outcomes: Outcome) -> findings.Verdicts:
 
 
 def unreachable() -> Outcome:
-    return Outcome.failed("site.unreachable", Found("site.unreachable", "网站首页无法访问", {"x": 1}, "example.cn"))
+    return Outcome("site.unreachable", FAILED, [Found(summary="网站首页无法访问", evidence={"x": 1}, domain="example.cn", code="site.unreachable")])
 
 
 def rows(store) -> list[Finding]:
@@ -42,10 +44,10 @@ def test_seen_again_updates_passed_closes_suppressed_leaves_open(store):
     (row,) = rows(store)
     assert row.seen_count == 2 and row.first_scan_id == 1 and row.last_scan_id == 2 and row.closed_at is None
     with store.session() as session, session.begin():  # not evaluated (root cause elsewhere): stays open
-        findings.apply(session, 3, t0 + timedelta(days=3), [verdict(Outcome.not_checked("site.unreachable", "x"))])
+        findings.apply(session, 3, t0 + timedelta(days=3), [verdict(Outcome("site.unreachable", NOT_CHECKED, reason="x"))])
     assert rows(store)[0].closed_at is None
     with store.session() as session, session.begin():
-        counts = findings.apply(session, 4, t0 + timedelta(days=4), [verdict(Outcome.passed("site.unreachable"))])
+        counts = findings.apply(session, 4, t0 + timedelta(days=4), [verdict(Outcome("site.unreachable", PASSED))])
     assert counts["closed"] == 1 and rows(store)[0].closed_at is not None
     with store.session() as session, session.begin():  # it comes back: a new finding, history kept
         findings.apply(session, 5, t0 + timedelta(days=5), [verdict(unreachable())])
@@ -54,7 +56,7 @@ def test_seen_again_updates_passed_closes_suppressed_leaves_open(store):
 
 def test_one_domain_fixed_closes_only_that_domain(store):
     def foreign(*domains):
-        return Outcome.failed("access.foreign_ip", *[Found("access.foreign_ip", "x", {}, d) for d in domains])
+        return Outcome("access.foreign_ip", FAILED, [Found(summary="x", domain=d, code="access.foreign_ip") for d in domains])
 
     with store.session() as session, session.begin():
         findings.apply(session, 1, datetime.now(UTC), [verdict(foreign("a.cn", "b.cn"))])

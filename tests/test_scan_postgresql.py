@@ -11,7 +11,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "scanner" / "sandbox" / "world
 
 
 def test_sample_world_scan_on_postgresql(pg_url, tmp_path):
-    from checks.run import implemented
+    from checks import codes as implemented
 
     world = load_world(SAMPLE)
     with Sandbox(world, lifetime_s=300) as box:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.run import implemented
+from checks import codes as implemented
 from scanner.sandbox import Sandbox, load_world
 from tests.sandbox_helpers import beian, import_world_registry, scan, triples, write_config
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.config import Config
 from scanner.cases import ACTIVE, ESCALATED, STATES, CaseBook, CaseError
-from scanner.cli import CommandError, open_store
+from scanner.commands.common import CommandError, open_store
 from scanner.notices.compose import local_time
 from scanner.notices.items import build_items
 from scanner.reports.case_exports import COLUMNS, case_row, write_csv, write_jsonl, write_table

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from core.config import Config, parse_config
-from scanner.cli import CommandError
+from scanner.commands.common import CommandError
 from scanner.sandbox import Sandbox, SandboxError, WorldError, load_world
 from scanner.sandbox.runner import to_toml
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from core.config import Config
 from scanner.cases import CaseBook, CaseError, release
-from scanner.cli import CommandError, open_store
+from scanner.commands.common import CommandError, open_store
 from scanner.notices.compose import local_time
 from scanner.notices.deliver import DeliveryError, Sender
 from scanner.reports.case_exports import write_table

@@ -9,7 +9,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from core.config import Config
-from scanner.cli import CommandError, open_store
+from scanner.commands.common import CommandError, open_store
 from scanner.registry.importer import import_file
 from scanner.registry.parse import RegistryFileError
 from scanner.store.db import shanghai_iso

@@ -24,7 +24,7 @@ def register(sub) -> None:
 
 
 def cmd_report(args, config: Config) -> int:
-    from scanner.cli import CommandError, open_store
+    from scanner.commands.common import CommandError, open_store
     from scanner.reports.scan_report import ReportError, build, write
 
     store = open_store(config)

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from core.config import Config
-from scanner.cli import CommandError, open_store
+from scanner.commands.common import CommandError, open_store
 from scanner.findings import query
 from scanner.scan import FAILURE_SHARE, ScanError, run_scan, write_jsonl
 from scanner.targets import Selector, count

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from core.config import Config
-from scanner.cli import CommandError, open_store
+from scanner.commands.common import CommandError, open_store
 from scanner.notices.compose import local_time
 from scanner.reports.case_exports import write_table
 from scanner.rescans import Ask, RescanError

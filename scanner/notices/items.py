@@ -8,22 +8,12 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from checks.catalog import CRITICAL, info
+from checks import get as declared
+from checks.framework import Field
+from core.statuses import CRITICAL
 from scanner.notices.compose import local_time
 from scanner.store.models import Case, Finding, Subject, Website
 
-# 相关字段 for the registry checks; site/filing/content checks point at the homepage, access checks at domains.
-REGISTRY_FIELDS = {
-    "registry.phone_invalid": "负责人手机号码",
-    "registry.phone_shared": "负责人手机号码",
-    "registry.certificate_invalid": "主体证件号码",
-    "registry.province_mismatch": "主体所在省份 / 证件住所地",
-    "registry.website_name_invalid": "网站名称",
-    "registry.domain_suffix_unsupported": "网站域名",
-    "registry.number_invalid": "备案号",
-    "registry.shell_subject": "主体下的网站",
-    "registry.subject_duplicate": "主体证件",
-}
 MAX_DETAIL = 300
 
 
@@ -42,7 +32,7 @@ def build_items(session: Session, cases: Iterable[Case], *, include_closed: bool
     findings = _findings(session, cases, include_closed)
     items = []
     for case in cases:
-        catalog = info(case.check)
+        catalog = declared(case.check)
         site = websites.get(case.website_number or "")
         if case.website_number:
             record = f"网站 {site['name'] if site else ''}（{case.website_number}）".replace(" （", "（")
@@ -50,15 +40,7 @@ def build_items(session: Session, cases: Iterable[Case], *, include_closed: bool
             record = f"主体 {subjects.get(case.subject_number, '')}（{case.subject_number}）"
         rows = findings.get(case.key, [])
         domains = sorted({row.domain for row in rows if row.domain})
-        if case.check in REGISTRY_FIELDS:
-            field = REGISTRY_FIELDS[case.check]
-            if domains and case.check == "registry.domain_suffix_unsupported":
-                field += "：" + "、".join(domains)
-        elif case.check.startswith("access."):
-            field = "域名解析：" + "、".join(domains or (site["domains"] if site else []))
-        else:
-            home = (site["homepage"] or (site["domains"] or [""])[0]) if site else ""
-            field = f"网站首页：http://{home}/" if home else "网站首页"
+        field = _field(catalog.notice_field, catalog.notice_field_lists, domains, site)
         detail = "；".join(dict.fromkeys(_observed(row.summary, catalog.title) for row in rows if row.summary))
         detail = "" if detail == catalog.title else detail
         items.append({
@@ -68,6 +50,18 @@ def build_items(session: Session, cases: Iterable[Case], *, include_closed: bool
             "critical": case.severity == CRITICAL,
         })  # fmt: skip
     return items
+
+
+def _field(name: str, lists: Field, domains: list[str], site: dict | None) -> str:
+    """The 相关字段 cell: the check's declared field, with the domains or the homepage it is about."""
+    if lists == Field.FOUND_DOMAINS and domains:
+        return f"{name}：" + "、".join(domains)
+    if lists == Field.DOMAINS:
+        return f"{name}：" + "、".join(domains or (site["domains"] if site else []))
+    if lists == Field.HOMEPAGE:
+        home = (site["homepage"] or (site["domains"] or [""])[0]) if site else ""
+        return f"{name}：http://{home}/" if home else name
+    return name
 
 
 def _observed(summary: str, title: str) -> str:

@@ -6,6 +6,8 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from core.statuses import CANCELLED, FILED, PENDING, STATUSES  # noqa: F401 - the registry's vocabulary
+
 NATURES = frozenset(
     {
         "个人", "企业", "事业单位", "政府机关", "社会团体", "民办非企业单位", "基金会", "律师执业机构",
@@ -13,9 +15,6 @@ NATURES = frozenset(
         "公证机构", "集体经济组织", "宗教活动场所", "军队", "国防机构", "人民团体",
     }
 )
-STATUSES = ("已备案", "备案中", "已注销")
-PENDING = "备案中"
-CANCELLED = "已注销"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import TextIO
 
-from checks.catalog import info
+from checks import get as declared
 from scanner.notices.compose import local_time
 
 COLUMNS = ["id", "state", "check", "title", "severity", "subject_number", "website_number", "recipient",
@@ -17,7 +17,7 @@ COLUMNS = ["id", "state", "check", "title", "severity", "subject_number", "websi
 
 def case_row(case) -> dict:
     return {
-        "id": case.id, "state": case.state, "check": case.check, "title": info(case.check).title,
+        "id": case.id, "state": case.state, "check": case.check, "title": declared(case.check).title,
         "severity": case.severity, "subject_number": case.subject_number, "website_number": case.website_number,
         "recipient": case.recipient, "opened_at": local_time(case.opened_at), "notified_at": local_time(case.notified_at),
         "deadline": local_time(case.deadline), "escalated_at": local_time(case.escalated_at),

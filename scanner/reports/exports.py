@@ -41,3 +41,15 @@ def write_table(items: list[dict], out: TextIO) -> int:
         out.write(f"{item['check']:<30} {state:<6} {item['website_number'] or item['subject_number']:<26} {item['summary']}\n")
     out.write(f"{len(items)} findings\n")
     return len(items)
+
+
+def write_scan_findings(store, scan_id: int, path: str) -> int:
+    """One scan's open findings as JSON Lines (CONTRACT §3), for `beian scan --output`; '-' is stdout."""
+    from scanner.findings import query
+
+    with store.session() as session:
+        items = rows(query(session, scan_id=scan_id))
+        if str(path) == "-":
+            return write_jsonl(items, sys.stdout)
+        with open(path, "w", encoding="utf-8") as out:
+            return write_jsonl(items, out)

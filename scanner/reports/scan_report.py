@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from checks.catalog import info
+from checks import get as declared
 from scanner.findings import as_contract
 from scanner.store.db import shanghai_iso
 from scanner.store.models import Finding, Observation, Scan, Subject, Website
@@ -86,7 +86,7 @@ def build(session: Session, scan_id: int | None = None, trend_scans: int = 12) -
     findings = []
     for row in rows:
         province, nature = subjects.get(row.subject_number, (NATURE_UNKNOWN, NATURE_UNKNOWN))
-        item = as_contract(row) | {"title": info(row.check).title, "province": province, "nature": nature,
+        item = as_contract(row) | {"title": declared(row.check).title, "province": province, "nature": nature,
                                    "new": row.first_scan_id == scan_id, "id": row.id}  # fmt: skip
         findings.append(item)
     previous = session.scalar(
@@ -98,12 +98,12 @@ def build(session: Session, scan_id: int | None = None, trend_scans: int = 12) -
             select(Finding).where(Finding.last_scan_id == previous, Finding.closed_at.is_not(None),
                                   Finding.closed_at >= scan.started_at)
         ).all()  # fmt: skip
-        resolved = [as_contract(row) | {"title": info(row.check).title} for row in closed]
+        resolved = [as_contract(row) | {"title": declared(row.check).title} for row in closed]
     codes = Counter(f["check"] for f in findings)
     report = ScanReport(
         scan=_scan_dict(scan),
         findings=findings,
-        by_code=[(code, info(code).title, n) for code, n in codes.most_common()],
+        by_code=[(code, declared(code).title, n) for code, n in codes.most_common()],
         by_severity=Counter(f["severity"] for f in findings).most_common(),
         by_province=Counter(f["province"] for f in findings).most_common(),
         by_nature=Counter(f["nature"] for f in findings).most_common(),

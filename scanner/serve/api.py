@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from checks.catalog import CATALOG
+from checks import codes
 from core.config import Config
 from scanner.cases import STATES, CaseBook, CaseError
 from scanner.findings import as_contract
@@ -22,7 +22,7 @@ from scanner.store.models import Case, CaseEvent, Finding, Observation, RescanRe
 
 log = logging.getLogger("beian.api")
 Name = Annotated[str, Field(min_length=1, max_length=255)]
-CheckCode = Literal[tuple(CATALOG)]  # type: ignore[valid-type]
+CheckCode = Literal[tuple(codes())]  # type: ignore[valid-type]
 CaseState = Literal[STATES]  # type: ignore[valid-type]
 
 

@@ -20,7 +20,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 
-from checks.catalog import CATALOG, info
+from checks import all_checks, codes
+from checks import get as declared
 from core.config import Config
 from scanner.cases import ACTIVE, STATES, CaseBook, CaseError
 from scanner.findings import as_contract
@@ -44,7 +45,7 @@ class NeedLogin(Exception):
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("scanner.reports", "templates"), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "j2"]))  # fmt: skip
-    env.globals.update(state_labels=STATE_LABELS, catalog=CATALOG, info=info, quote=quote)
+    env.globals.update(state_labels=STATE_LABELS, catalog={c.code: c for c in all_checks()}, info=declared, quote=quote)
     env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=1, default=str)
     return env
 
@@ -112,7 +113,7 @@ def create_console(config: Config, store: Store) -> APIRouter:
         elif state != "all":
             raise HTTPException(422, f"state: {state!r} is not a case state")
         if check:
-            if check not in CATALOG:
+            if check not in codes():
                 raise HTTPException(422, f"check: {check!r} is not a check code")
             statement = statement.where(Case.check == check)
         if province:
@@ -154,7 +155,7 @@ def create_console(config: Config, store: Store) -> APIRouter:
                         subject={"name": subject.name if subject else "", "province": subject.province if subject else "",
                                  "nature": subject.nature if subject else ""},
                         rescans=[{"id": r.id, "state": r.state, "scan_id": r.scan_id} for r in mine],
-                        rule=info(case.check).rule, advice=info(case.check).remediation)  # fmt: skip
+                        rule=declared(case.check).rule, advice=declared(case.check).remediation)  # fmt: skip
 
     @router.post("/cases/{case_id}/rescan")
     def case_rescan(request: Request, case_id: int) -> Response:

@@ -11,9 +11,10 @@ import opencc
 import yaml
 from w3lib.encoding import html_to_unicode
 
-from checks.base import FAILED, PreApproval, SiteRecord
-from checks.run import load_all
+from core.records import PreApproval, SiteRecord
+from core.statuses import FAILED
 from spiders.page import extract
+from tests.builders import check, page_observation
 
 HERE = Path(__file__).parent
 CODES = ("content.subject_mismatch", "content.preapproval_missing", "content.prohibited", "content.owner_mismatch")
@@ -63,21 +64,16 @@ def render(case: Case, variant: str) -> tuple[bytes, str]:
 
 
 def fired(case: Case, variant: str) -> set[str]:
-    from checks.base import CHECKS
-
-    load_all()
     body, content_type = render(case, variant)
     _encoding, text = html_to_unicode(content_type, body)  # as the crawler decodes a response
-    page = extract(text, "https://corpus.example.cn/").as_dict()
-    obs = {"homepage": "corpus.example.cn", "dns": {}, "page": page,
-           "fetch": {"state": "page", "final_url": "https://corpus.example.cn/", "status": 200}}  # fmt: skip
+    obs = page_observation(extract(text, "https://corpus.example.cn/"), "https://corpus.example.cn/", "corpus.example.cn")
     record = SiteRecord(
         website_id=1, website_number="京ICP备10000000号-1", website_name=case.title, status="已备案",
         domains=["corpus.example.cn"], homepage_host="corpus.example.cn", subject_number="京ICP备10000000号",
         subject_name=case.subject, nature=case.nature,
         pre_approvals=[PreApproval(a["category"], a.get("number", "")) for a in case.approvals],
     )  # fmt: skip
-    return {code for code in CODES if CHECKS[code](obs, record).state == FAILED}
+    return {code for code in CODES if check(code, obs, record).state == FAILED}
 
 
 def evaluate() -> tuple[dict[str, dict[str, float]], list[str]]:

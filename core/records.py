@@ -1,0 +1,60 @@
+"""The filing records as the checks see them: one website with its subject (for the crawl), and the
+registry views with their contacts (for the registry checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PreApproval:
+    category: str
+    number: str = ""
+
+
+@dataclass
+class SiteRecord:
+    """What the registry says about one website and its subject."""
+
+    website_id: int
+    website_number: str
+    website_name: str
+    status: str
+    domains: list[str]
+    homepage_host: str
+    subject_number: str
+    subject_name: str
+    nature: str
+    province: str = ""
+    service_content: str = ""
+    pre_approvals: list[PreApproval] = field(default_factory=list)
+    require_website_number: bool = False  # the subject's province requires the -N number on the homepage
+
+
+@dataclass(frozen=True)
+class Contact:
+    role: str  # principal | leader
+    name: str = ""
+    mobile: str = ""
+    phone: str = ""
+    website_number: str | None = None
+
+
+@dataclass
+class WebsiteView:
+    website_number: str
+    name: str
+    status: str
+    domains: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SubjectView:
+    subject_number: str
+    name: str
+    nature: str
+    certificate_type: str
+    certificate_number: str
+    province: str
+    contacts: list[Contact] = field(default_factory=list)
+    websites: list[WebsiteView] = field(default_factory=list)

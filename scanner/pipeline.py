@@ -1,0 +1,49 @@
+"""The scan's item pipeline, after the crawl: judge each website's observation, then store it.
+
+Scrapy hands every item the spider yields ({"record", "obs"}) through these in order (ITEM_PIPELINES, built
+by `scanner.scan`): the judge runs the declared checks (checks.judge) and says whether the website could be
+checked at all; the store hands the result to the scan's writer thread and counts progress.
+"""
+
+from __future__ import annotations
+
+import time
+
+import checks
+
+
+class JudgePipeline:
+    @classmethod
+    def from_crawler(cls, crawler):
+        pipeline = cls()
+        pipeline.ctx = crawler.beian_context
+        return pipeline
+
+    def process_item(self, item):
+        started = time.process_time()
+        record, obs = item["record"], item["obs"]
+        item["outcomes"] = checks.evaluate(obs, record)
+        reason = checks.not_checked_reason(obs, record)
+        item["outcome"] = "checked" if reason is None else "not_checked"
+        item["reason"] = reason or ""
+        self.ctx.timing["checks"] += time.process_time() - started
+        return item
+
+
+class StorePipeline:
+    @classmethod
+    def from_crawler(cls, crawler):
+        pipeline = cls()
+        pipeline.ctx = crawler.beian_context
+        return pipeline
+
+    def process_item(self, item):
+        self.ctx.writer.put(item)
+        self.ctx.progress.site_done(item)
+        return None
+
+    def close_spider(self):
+        self.ctx.progress.stop()
+
+
+STAGES = {f"{__name__}.JudgePipeline": 100, f"{__name__}.StorePipeline": 200}

@@ -1,0 +1,68 @@
+"""A scan's life in the store: opened (or an interrupted one of the same selection resumed), marked
+interrupted when its process is gone. An interrupted scan resumes when the same selection runs again."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from sqlalchemy import select
+
+from core import clock
+from scanner.store.db import Store, as_utc, utcnow
+from scanner.store.models import Scan
+from scanner.targets import Selector
+
+STALE_AFTER_S = 120  # a running scan whose heartbeat is older than this is taken as dead
+
+
+class ScanError(Exception):
+    """The scan itself could not run; one line."""
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
+    """(scan id, resumed): an interrupted scan of the same selection is resumed, else a new one begins."""
+    wanted = selector.as_dict()
+    with store.transaction() as session:
+        candidates = session.scalars(
+            select(Scan).where(Scan.state.in_(("running", "interrupted"))).order_by(Scan.id.desc())
+        ).all()
+        for scan in candidates:
+            if scan.selector != wanted:
+                continue
+            stats = scan.stats or {}
+            beat = stats.get("heartbeat")
+            fresh = beat and (utcnow() - as_utc(datetime.fromisoformat(beat))).total_seconds() < STALE_AFTER_S
+            if scan.state == "running" and _pid_alive(stats.get("pid")) and fresh:
+                raise ScanError(f"scan {scan.id} of the same selection is still running (pid {stats.get('pid')})")
+            scan.state = "running"
+            scan.stats = {**stats, "pid": os.getpid(), "heartbeat": utcnow().isoformat(),
+                          "resumed": stats.get("resumed", 0) + 1}  # fmt: skip
+            return scan.id, True
+        scan = Scan(started_at=clock.now(), state="running", selector=wanted,
+                    stats={"pid": os.getpid(), "heartbeat": utcnow().isoformat()})  # fmt: skip
+        session.add(scan)
+        session.flush()
+        return scan.id, False
+
+
+def mark_interrupted(store: Store, pid: int) -> int:
+    """Scans a dead process left `running` become `interrupted` (they resume with the same selection)."""
+    with store.transaction() as session:
+        stale = [scan for scan in session.scalars(select(Scan).where(Scan.state == "running"))
+                 if (scan.stats or {}).get("pid") == pid]  # fmt: skip
+        for scan in stale:
+            scan.state = "interrupted"
+        return len(stale)

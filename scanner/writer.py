@@ -1,0 +1,102 @@
+"""The scan's store writer: observations and findings written from a thread, in batches, one transaction
+per batch, with a heartbeat that tells a later run whether the scan's process is still alive."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections import Counter
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from core import clock
+from scanner import findings as findings_store
+from scanner.store.db import Store, utcnow
+from scanner.store.models import Observation, Scan
+from scanner.store.observations import encode
+
+
+class WriterError(Exception):
+    """The store would not take the scan's results; one line."""
+
+
+class StoreWriter:
+    """Writes observations and findings from a thread, in batches, one transaction per batch."""
+
+    def __init__(self, store: Store, scan_id: int, batch: int = 200) -> None:
+        self.store = store
+        self.scan_id = scan_id
+        self.batch = batch
+        self.queue: queue.Queue = queue.Queue(maxsize=5000)
+        self.error: BaseException | None = None
+        self.cpu_s = 0.0
+        self.counts: Counter[str] = Counter()
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, item: dict) -> None:
+        if self.error is not None:
+            raise WriterError(f"cannot store results: {self.error}")
+        self.queue.put(item)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise WriterError(f"cannot store results: {str(self.error).splitlines()[0]}")
+
+    def _run(self) -> None:
+        done = False
+        while not done:
+            items = []
+            try:
+                item = self.queue.get(timeout=1.0)
+            except queue.Empty:
+                self._heartbeat()
+                continue
+            deadline = time.monotonic() + 0.5
+            while item is not None:
+                items.append(item)
+                if len(items) >= self.batch:
+                    break
+                try:
+                    item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+            else:
+                done = True
+            if items and self.error is None:
+                started = time.thread_time()
+                try:
+                    self._write(items)
+                except Exception as exc:  # noqa: BLE001 - reported by close()
+                    self.error = exc
+                self.cpu_s += time.thread_time() - started
+
+    def _heartbeat(self) -> None:
+        try:
+            with self.store.transaction() as session:
+                scan = session.get(Scan, self.scan_id)
+                scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
+        except Exception:  # noqa: BLE001 - a missed heartbeat is harmless
+            pass
+
+    def _write(self, items: list[dict]) -> None:
+        now = clock.now()
+        rows, verdicts = [], []
+        for item in items:
+            record = item["record"]
+            rows.append({"scan_id": self.scan_id, "website_id": record.website_id, "observed_at": now,
+                         "outcome": item["outcome"], "reason": item.get("reason", "")[:500],
+                         "data": encode(item["obs"])})  # fmt: skip
+            verdicts.append(findings_store.Verdicts(record.subject_number, record.website_number, item["outcomes"]))
+        with Session(self.store.engine) as session, session.begin():
+            session.execute(insert(Observation), rows)
+            counts = findings_store.apply(session, self.scan_id, now, verdicts)
+            scan = session.get(Scan, self.scan_id)
+            scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
+        self.counts.update(counts)
+        self.counts["observations"] += len(rows)
