@@ -29,7 +29,6 @@ NUMBER_RE = re.compile(
     re.IGNORECASE,
 )
 PSB_RE = re.compile(rf"[{PROVINCES}川贵云甘]{_SP}公网安备{_SP}\d(?:{_SP}\d){{8,16}}{_SP}号?")
-B2_RE = re.compile(rf"\b(?:[BA]\d){_SP}{_DASH}{_SP}\d{{8}}\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +51,6 @@ class IcpNumber:
         if self.seq:
             text += f"-{self.seq}{self.app}"
         return text
-
-    @property
-    def is_filing(self) -> bool:
-        return self.kind == "备"
 
     @property
     def is_app(self) -> bool:

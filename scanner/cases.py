@@ -27,7 +27,7 @@ from core import clock
 from core import observation as observed
 from core.clock import SHANGHAI
 from core.config import Config
-from core.statuses import CRITICAL
+from core.statuses import CANCELLED, CRITICAL
 from scanner.health import Health, assess
 from scanner.notices.compose import local_time, render
 from scanner.notices.items import build_items, case_key_of
@@ -224,7 +224,7 @@ class CaseBook:
         with self.store.transaction() as session:
             failing = {case_key_of(key) for key in session.scalars(select(Finding.key).where(Finding.closed_at.is_(None)))}
             gone = {number for (number,) in session.execute(
-                select(Website.website_number).where(Website.removed_at.is_not(None) | (Website.status == "已注销"))
+                select(Website.website_number).where(Website.removed_at.is_not(None) | (Website.status == CANCELLED))
             )}  # fmt: skip
             confirmations: dict[str, list[Case]] = defaultdict(list)
             for case in session.scalars(select(Case).where(Case.active_key.is_not(None))):

@@ -7,140 +7,28 @@ websites already observed are skipped, so nothing is lost or done twice.
 from __future__ import annotations
 
 import os
-import queue
 import resource
-import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
-
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
 
 from core import clock
 from core.config import Config, user_agent
 from core.netguard import AddressPolicy
 from core.observation import Page
 from core.records import SiteRecord
-from scanner import findings as findings_store
 from scanner.progress import Progress
-from scanner.store.db import Store, as_utc, utcnow
-from scanner.store.models import Observation, OwnershipCacheEntry, Scan
-from scanner.store.observations import encode
+from scanner.scans import ScanError, open_scan
+from scanner.store.db import Store
+from scanner.store.models import Scan
+from scanner.store.owner_cache import StoreOwnerCache
 from scanner.targets import Selector, count, iter_batches
+from scanner.writer import StoreWriter
 from spiders.ownership import Ownership
 from spiders.resolve import DnsView
 
-STALE_AFTER_S = 120
 FAILURE_SHARE = 0.2  # above this share of "could not check", the summary warns
-
-
-class ScanError(Exception):
-    """The scan itself could not run; one line."""
-
-
-class StoreOwnerCache:
-    """RDAP answers kept in the store for `ownership.cache_ttl_days`."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def get(self, address: str, max_age: timedelta) -> dict | None:
-        with self.store.session() as session:
-            row = session.get(OwnershipCacheEntry, address)
-        if row is None or as_utc(row.fetched_at) < utcnow() - max_age:
-            return None
-        return {"owner": row.owner, "network": row.network, "asn": row.asn, "country": row.country}
-
-    def put(self, address: str, data: dict) -> None:
-        with self.store.transaction() as session:
-            row = session.get(OwnershipCacheEntry, address) or OwnershipCacheEntry(address=address)
-            row.owner, row.network = data.get("owner", ""), data.get("network", "")
-            row.asn, row.country, row.fetched_at = data.get("asn", ""), data.get("country", ""), utcnow()
-            session.add(row)
-
-
-class StoreWriter:
-    """Writes observations and findings from a thread, in batches, one transaction per batch."""
-
-    def __init__(self, store: Store, scan_id: int, batch: int = 200) -> None:
-        self.store = store
-        self.scan_id = scan_id
-        self.batch = batch
-        self.queue: queue.Queue = queue.Queue(maxsize=5000)
-        self.error: BaseException | None = None
-        self.cpu_s = 0.0
-        self.counts: Counter[str] = Counter()
-        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
-        self._thread.start()
-
-    def put(self, item: dict) -> None:
-        if self.error is not None:
-            raise ScanError(f"cannot store results: {self.error}")
-        self.queue.put(item)
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self._thread.join()
-        if self.error is not None:
-            raise ScanError(f"cannot store results: {str(self.error).splitlines()[0]}")
-
-    def _run(self) -> None:
-        done = False
-        while not done:
-            items = []
-            try:
-                item = self.queue.get(timeout=1.0)
-            except queue.Empty:
-                self._heartbeat()
-                continue
-            deadline = time.monotonic() + 0.5
-            while item is not None:
-                items.append(item)
-                if len(items) >= self.batch:
-                    break
-                try:
-                    item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-            else:
-                done = True
-            if items and self.error is None:
-                started = time.thread_time()
-                try:
-                    self._write(items)
-                except Exception as exc:  # noqa: BLE001 - reported by close()
-                    self.error = exc
-                self.cpu_s += time.thread_time() - started
-
-    def _heartbeat(self) -> None:
-        try:
-            with self.store.transaction() as session:
-                scan = session.get(Scan, self.scan_id)
-                scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
-        except Exception:  # noqa: BLE001 - a missed heartbeat is harmless
-            pass
-
-    def _write(self, items: list[dict]) -> None:
-        now = clock.now()
-        rows, verdicts = [], []
-        for item in items:
-            record = item["record"]
-            rows.append({"scan_id": self.scan_id, "website_id": record.website_id, "observed_at": now,
-                         "outcome": item["outcome"], "reason": item.get("reason", "")[:500],
-                         "data": encode(item["obs"])})  # fmt: skip
-            verdicts.append(findings_store.Verdicts(record.subject_number, record.website_number, item["outcomes"]))
-        with Session(self.store.engine) as session, session.begin():
-            session.execute(insert(Observation), rows)
-            counts = findings_store.apply(session, self.scan_id, now, verdicts)
-            scan = session.get(Scan, self.scan_id)
-            scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
-        self.counts.update(counts)
-        self.counts["observations"] += len(rows)
 
 
 @dataclass
@@ -176,54 +64,6 @@ class ScanResult:
     cases: object = None  # scanner.cases.Report, when the case run after the scan worked
     cases_error: str = ""
     render: dict = field(default_factory=dict)
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
-    """(scan id, resumed): an interrupted scan of the same selection is resumed, else a new one begins."""
-    wanted = selector.as_dict()
-    with store.transaction() as session:
-        candidates = session.scalars(
-            select(Scan).where(Scan.state.in_(("running", "interrupted"))).order_by(Scan.id.desc())
-        ).all()
-        for scan in candidates:
-            if scan.selector != wanted:
-                continue
-            stats = scan.stats or {}
-            beat = stats.get("heartbeat")
-            fresh = beat and (utcnow() - as_utc(datetime.fromisoformat(beat))).total_seconds() < STALE_AFTER_S
-            if scan.state == "running" and _pid_alive(stats.get("pid")) and fresh:
-                raise ScanError(f"scan {scan.id} of the same selection is still running (pid {stats.get('pid')})")
-            scan.state = "running"
-            scan.stats = {**stats, "pid": os.getpid(), "heartbeat": utcnow().isoformat(),
-                          "resumed": stats.get("resumed", 0) + 1}  # fmt: skip
-            return scan.id, True
-        scan = Scan(started_at=clock.now(), state="running", selector=wanted,
-                    stats={"pid": os.getpid(), "heartbeat": utcnow().isoformat()})  # fmt: skip
-        session.add(scan)
-        session.flush()
-        return scan.id, False
-
-
-def mark_interrupted(store: Store, pid: int) -> int:
-    """Scans a dead process left `running` become `interrupted` (they resume with the same selection)."""
-    with store.transaction() as session:
-        stale = [scan for scan in session.scalars(select(Scan).where(Scan.state == "running"))
-                 if (scan.stats or {}).get("pid") == pid]  # fmt: skip
-        for scan in stale:
-            scan.state = "interrupted"
-        return len(stale)
 
 
 def _renderer(config: Config):
@@ -358,16 +198,3 @@ def _update_cases(config: Config, store: Store, result: ScanResult) -> None:
         if os.environ.get("BEIAN_DEBUG"):
             raise
         result.cases_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-
-
-def write_jsonl(store: Store, scan_id: int, path: str | Path) -> int:
-    """This scan's open findings as JSON Lines (CONTRACT §3); '-' writes to stdout."""
-    from scanner.reports.exports import rows
-    from scanner.reports.exports import write_jsonl as write
-
-    with store.session() as session:
-        items = rows(findings_store.query(session, scan_id=scan_id))
-    if str(path) == "-":
-        return write(items, sys.stdout)
-    with open(path, "w", encoding="utf-8") as out:
-        return write(items, out)

@@ -14,13 +14,10 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from scanner import findings as findings_store
+from scanner.scans import ScanError
 from scanner.store.db import Store, utcnow
 from scanner.store.models import Observation, Scan
 from scanner.store.observations import encode
-
-
-class WriterError(Exception):
-    """The store would not take the scan's results; one line."""
 
 
 class StoreWriter:
@@ -39,14 +36,14 @@ class StoreWriter:
 
     def put(self, item: dict) -> None:
         if self.error is not None:
-            raise WriterError(f"cannot store results: {self.error}")
+            raise ScanError(f"cannot store results: {self.error}")
         self.queue.put(item)
 
     def close(self) -> None:
         self.queue.put(None)
         self._thread.join()
         if self.error is not None:
-            raise WriterError(f"cannot store results: {str(self.error).splitlines()[0]}")
+            raise ScanError(f"cannot store results: {str(self.error).splitlines()[0]}")
 
     def _run(self) -> None:
         done = False

@@ -11,7 +11,8 @@ from scanner.cases import ACTIVE, ESCALATED, STATES, CaseBook, CaseError
 from scanner.commands.common import CommandError, open_store
 from scanner.notices.compose import local_time
 from scanner.notices.items import build_items
-from scanner.reports.case_exports import COLUMNS, case_row, write_csv, write_jsonl, write_table
+from scanner.queries import CaseFilter
+from scanner.reports.exports import CASE_COLUMNS, case_row, write_csv, write_jsonl, write_table
 from scanner.store.models import Alert, Case, CaseEvent, OutboxMessage
 
 TABLE_COLUMNS = ["id", "state", "check", "website_number", "subject_number", "deadline", "recipient"]
@@ -62,17 +63,13 @@ def cmd_list(args, config: Config) -> int:
     store = open_store(config)
     states = [ESCALATED] if args.escalated else (args.state or ([] if args.all else list(ACTIVE)))
     with store.session() as session:
-        statement = select(Case).order_by(Case.id)
-        if states:
-            statement = statement.where(Case.state.in_(states))
-        if args.check:
-            statement = statement.where(Case.check.in_(args.check))
+        statement = CaseFilter(states=states, checks=args.check or ()).select()
         items = [case_row(case) for case in session.scalars(statement)]
     store.dispose()
     if args.format == "jsonl":
         write_jsonl(items, sys.stdout)
     elif args.format == "csv":
-        write_csv(items, sys.stdout, WORKLIST_COLUMNS if args.escalated else COLUMNS)
+        write_csv(items, sys.stdout, WORKLIST_COLUMNS if args.escalated else CASE_COLUMNS)
     else:
         write_table(items, sys.stdout, WORKLIST_COLUMNS if args.escalated else TABLE_COLUMNS)
         print(f"{len(items)} cases")

@@ -11,7 +11,7 @@ from scanner.cases import CaseBook, CaseError, release
 from scanner.commands.common import CommandError, open_store
 from scanner.notices.compose import local_time
 from scanner.notices.deliver import DeliveryError, Sender
-from scanner.reports.case_exports import write_table
+from scanner.reports.exports import write_table
 from scanner.store.models import OutboxMessage
 
 EXIT_STOPPED = 3

@@ -8,7 +8,9 @@ import sys
 from core.config import Config
 from scanner.commands.common import CommandError, open_store
 from scanner.findings import query
-from scanner.scan import FAILURE_SHARE, ScanError, run_scan, write_jsonl
+from scanner.reports.exports import write_scan_findings
+from scanner.scan import FAILURE_SHARE, run_scan
+from scanner.scans import ScanError
 from scanner.targets import Selector, count
 
 
@@ -56,7 +58,7 @@ def cmd_scan(args, config: Config) -> int:
               file=sys.stderr)  # fmt: skip
         return 3
     if args.output:
-        written = write_jsonl(store, result.scan_id, args.output)
+        written = write_scan_findings(store, result.scan_id, args.output)
         if args.output != "-":
             print(f"wrote {written} findings to {args.output}")
     print_summary(result)
@@ -106,14 +108,22 @@ def render_line(stats: dict) -> str:
 
 
 def cmd_findings(args, config: Config) -> int:
-    from scanner.reports.exports import rows, write_csv, write_jsonl, write_table
+    from scanner.reports.exports import (
+        FINDING_COLUMNS,
+        finding_rows,
+        write_csv,
+        write_findings_table,
+        write_jsonl,
+    )
 
     store = open_store(config)
     try:
         with store.session() as session:
-            items = rows(query(session, checks=args.check, open_only=args.open))
+            items = finding_rows(query(session, checks=args.check, open_only=args.open))
     finally:
         store.dispose()
-    writer = {"jsonl": write_jsonl, "csv": write_csv, "table": write_table}[args.format]
-    writer(items, sys.stdout)
+    if args.format == "csv":
+        write_csv(items, sys.stdout, FINDING_COLUMNS)
+    else:
+        {"jsonl": write_jsonl, "table": write_findings_table}[args.format](items, sys.stdout)
     return 0

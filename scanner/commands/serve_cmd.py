@@ -18,7 +18,7 @@ from sqlalchemy import select
 from core.config import Config
 from scanner.commands.common import CommandError, open_store
 from scanner.notices.compose import local_time
-from scanner.reports.case_exports import write_table
+from scanner.reports.exports import write_table
 from scanner.rescans import Ask, RescanError
 from scanner.store.models import Scan
 
@@ -138,7 +138,8 @@ def cmd_rescan(args, config: Config) -> int:
         return 0
     from scanner.commands.scan_cmd import print_summary
     from scanner.rescans import resolve
-    from scanner.scan import ScanError, run_scan
+    from scanner.scan import run_scan
+    from scanner.scans import ScanError
 
     store = open_store(config)
     try:

@@ -13,12 +13,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from functools import lru_cache
-
-import jinja2
 
 from core.clock import SHANGHAI
 from core.config import Config
+from scanner.reports.jinja import environment
 
 KINDS = ("notice", "reminder", "resolved", "alert")
 
@@ -28,18 +26,6 @@ class Rendered:
     message_id: str
     subject: str
     raw: bytes
-
-
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("scanner.reports", "templates"),
-        undefined=jinja2.StrictUndefined,  # a missing value is a bug, never an empty hole in a customer's mail
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
 
 
 def local_time(moment: datetime | None) -> str:

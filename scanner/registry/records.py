@@ -42,7 +42,7 @@ class WebsiteRecord:
     homepage: str = ""
     service_content: str = ""
     pre_approvals: list[PreApprovalRecord] = field(default_factory=list)
-    status: str = "已备案"
+    status: str = FILED
     provider_code: str = ""
     leader: ContactRecord = field(default_factory=ContactRecord)
     extra: dict = field(default_factory=dict)

@@ -15,12 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from checks import get as declared
 from scanner.findings import as_contract
+from scanner.reports.jinja import environment
 from scanner.store.db import shanghai_iso
 from scanner.store.models import Finding, Observation, Scan, Subject, Website
 
@@ -188,17 +188,10 @@ def trend_chart(points: list[dict], width: float = 7.0, height: float = 2.6) -> 
     return svg[svg.index("<svg") :]
 
 
-def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("scanner.reports", "templates"), undefined=StrictUndefined,
-                      autoescape=select_autoescape(["html", "j2"]))  # fmt: skip
-    env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=1, default=str)
-    return env
-
-
 def render_html(report: ScanReport, provider: str = "", generated: datetime | None = None) -> str:
     from core import clock
 
-    template = _environment().get_template("report.html.j2")
+    template = environment().get_template("report.html.j2")
     return template.render(r=report, provider=provider, severity_labels=SEVERITY_LABELS,
                            generated=shanghai_iso(generated or clock.now()))  # fmt: skip
 

@@ -15,6 +15,7 @@ from checks import codes
 from core.config import Config
 from scanner.cases import STATES, CaseBook, CaseError
 from scanner.findings import as_contract
+from scanner.queries import CaseFilter
 from scanner.rescans import Ask, RescanError, enqueue
 from scanner.rescans import as_dict as rescan_dict
 from scanner.store.db import Store, shanghai_iso
@@ -138,20 +139,15 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> list[dict]:
-        from scanner.reports.case_exports import case_row
+        from scanner.reports.exports import case_row
 
-        statement = select(Case).order_by(Case.id)
-        states = ["escalated"] if escalated else state
-        if states:
-            statement = statement.where(Case.state.in_(states))
-        if check:
-            statement = statement.where(Case.check.in_(check))
+        statement = CaseFilter(states=["escalated"] if escalated else state, checks=check).select()
         with store.session() as session:
             return [case_row(c) for c in session.scalars(statement.offset(offset).limit(limit))]
 
     @app.get("/cases/{case_id}", dependencies=auth)
     def get_case(case_id: int) -> dict:
-        from scanner.reports.case_exports import case_row
+        from scanner.reports.exports import case_row
 
         with store.session() as session:
             case = session.get(Case, case_id)
@@ -171,7 +167,7 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
         return _act(lambda book: book.waive(case_id, body.reason, actor=body.by), case_id)
 
     def _act(action, case_id: int) -> dict:
-        from scanner.reports.case_exports import case_row
+        from scanner.reports.exports import case_row
 
         with store.session() as session:
             if session.get(Case, case_id) is None:

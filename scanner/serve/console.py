@@ -25,7 +25,7 @@ from checks import get as declared
 from core.config import Config
 from scanner.cases import ACTIVE, STATES, CaseBook, CaseError
 from scanner.findings import as_contract
-from scanner.reports.case_exports import case_row
+from scanner.reports.exports import case_row
 from scanner.reports.scan_report import ReportError, build, render_html, trend, trend_chart
 from scanner.rescans import Ask, RescanError, enqueue
 from scanner.store.db import Store, shanghai_iso

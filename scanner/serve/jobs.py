@@ -57,9 +57,7 @@ def weekly_report(config_path: str) -> None:
 
     from scanner.cases import ACTIVE
     from scanner.findings import query
-    from scanner.reports.case_exports import COLUMNS, case_row, write_csv
-    from scanner.reports.exports import rows
-    from scanner.reports.exports import write_csv as write_findings
+    from scanner.reports.exports import CASE_COLUMNS, FINDING_COLUMNS, case_row, finding_rows, write_csv
     from scanner.store.models import Case
 
     config, store = _open(config_path)
@@ -69,11 +67,11 @@ def weekly_report(config_path: str) -> None:
         stamp = datetime.now().strftime("%Y-%m-%d")
         with store.session() as session:
             findings = io.StringIO()
-            write_findings(rows(query(session, open_only=True)), findings)
+            write_csv(finding_rows(query(session, open_only=True)), findings, FINDING_COLUMNS)
             cases = io.StringIO()
             from sqlalchemy import select
 
-            write_csv([case_row(c) for c in session.scalars(select(Case).where(Case.state.in_(ACTIVE)))], cases, COLUMNS)
+            write_csv([case_row(c) for c in session.scalars(select(Case).where(Case.state.in_(ACTIVE)))], cases, CASE_COLUMNS)
         (folder / f"weekly-{stamp}-findings.csv").write_text(findings.getvalue(), encoding="utf-8-sig")
         (folder / f"weekly-{stamp}-cases.csv").write_text(cases.getvalue(), encoding="utf-8-sig")
         from scanner.reports.scan_report import ReportError, build, render_html

@@ -18,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from core.config import Config, cron_trigger, database_url
 from scanner.rescans import FAILED, FINISHED, QUEUED, claim_next, finish, requeue_interrupted
-from scanner.scan import mark_interrupted
+from scanner.scans import mark_interrupted
 from scanner.store.db import Store
 from scanner.store.models import RescanRequest
 
@@ -148,7 +148,4 @@ class Service:
                     subprocess.run(self._command("notices", "send", "--no-sweep"), capture_output=True, timeout=3600)
             else:
                 finish(self.store, request_id, FAILED, error or f"exit status {code}")
-
-    def running_pids(self) -> list[int]:
-        return [item.process.pid for item in self.running.values()]
 

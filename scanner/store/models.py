@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.statuses import FILED
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -69,7 +71,7 @@ class Website(Base):
     name: Mapped[str] = mapped_column(Text, default="")
     homepage: Mapped[str] = mapped_column(Text, default="")
     service_content: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="已备案")
+    status: Mapped[str] = mapped_column(String(16), default=FILED)
     provider_code: Mapped[str] = mapped_column(String(32), default="")
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
     content: Mapped[dict] = mapped_column(JSON, default=dict)  # the imported record, for change history
