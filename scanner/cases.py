@@ -28,9 +28,10 @@ from core import observation as observed
 from core.clock import SHANGHAI
 from core.config import Config
 from core.statuses import CANCELLED, CRITICAL
-from scanner.health import Health, assess
+from scanner.health import Health, HealthGate
 from scanner.notices.compose import local_time, render
 from scanner.notices.items import build_items, case_key_of
+from scanner.notices.outbox import queue_message, raise_alert
 from scanner.store.db import Store, as_utc
 from scanner.store.models import (
     Alert,
@@ -39,7 +40,6 @@ from scanner.store.models import (
     Contact,
     Finding,
     Observation,
-    OutboxMessage,
     Scan,
     Subject,
     Waiver,
@@ -94,23 +94,6 @@ def transition(session: Session, case: Case, to_state: str, actor: str, reason: 
         case.closed_at = now
 
 
-def raise_alert(session: Session, config: Config, now: datetime, kind: str, message: str, *,
-                scan_id: int | None = None, lines: list[str] | None = None, **detail) -> int:  # fmt: skip
-    """Record an operator alert, and mail it to `notices.operator_email` when one is set. Returns messages queued."""
-    session.add(Alert(created_at=now, kind=kind, scan_id=scan_id, message=message, detail=detail))
-    if not config.notices.operator_email:
-        return 0
-    rendered = render(config, "alert", config.notices.operator_email, {"title": message, "lines": lines or []}, now=now)
-    session.add(_outbox(rendered, "alert", config.notices.operator_email, now, scan_id, []))
-    return 1
-
-
-def _outbox(rendered, kind: str, recipient: str, now: datetime, scan_id: int | None, case_ids: list[int]) -> OutboxMessage:
-    return OutboxMessage(message_id=rendered.message_id, kind=kind, recipient=recipient, subject=rendered.subject,
-                         raw=rendered.raw, state="pending", attempts=0, next_attempt_at=now, last_error="",
-                         created_at=now, scan_id=scan_id, case_ids=case_ids)  # fmt: skip
-
-
 class CaseBook:
     """Case lifecycle over one store; `now` comes from the clock (BEIAN_NOW pins it)."""
 
@@ -149,21 +132,7 @@ class CaseBook:
             scan = session.get(Scan, scan_id)
             if scan is None or scan.state != "finished":
                 return None
-            recorded = (scan.stats or {}).get("health")
-            if recorded is not None:  # a rerun for the same scan keeps its first verdict
-                return Health(recorded["failure_share"], recorded["baseline"], recorded["threshold"],
-                              recorded["held"] and not recorded.get("released"), recorded["observed"])  # fmt: skip
-            health = assess(session, scan, self.config.cases)
-            scan.stats = {**(scan.stats or {}), "health": health.as_dict()}
-            if health.held:
-                baseline = "none yet" if health.baseline is None else f"{health.baseline:.1%}"
-                message = (f"扫描 {scan_id} 失败比例 {health.share:.1%} 远高于基线（{baseline}），"
-                           "疑为本方网络或 DNS 故障，本次扫描的客户通知已暂停发送")  # fmt: skip
-                raise_alert(session, self.config, self.now, "health_gate", message, scan_id=scan_id,
-                            lines=[f"阈值 {health.threshold:.1%}，观测网站 {health.observed} 个",
-                                   f"确认网络正常后执行：beian notices release --scan {scan_id}"],
-                            **health.as_dict())  # fmt: skip
-            return health
+            return HealthGate(self.config, self.now).run(session, scan)
 
     def _latest_held(self) -> bool:
         with self.store.session() as session:
@@ -240,7 +209,7 @@ class CaseBook:
             for recipient, cases in confirmations.items():
                 items = build_items(session, cases, include_closed=True)
                 rendered = render(self.config, "resolved", recipient, {"items": items}, now=self.now)
-                session.add(_outbox(rendered, "resolved", recipient, self.now, None, [c.id for c in cases]))
+                session.add(queue_message(rendered, "resolved", recipient, self.now, None, [c.id for c in cases]))
                 report.messages += 1
 
     # -- phase: deadlines ------------------------------------------------------------------------------
@@ -293,7 +262,7 @@ class CaseBook:
                 items = build_items(session, cases)
                 deadline = local_time(min(as_utc(c.deadline) for c in cases))
                 rendered = render(self.config, "reminder", recipient, {"items": items, "deadline": deadline}, now=self.now)
-                message = _outbox(rendered, "reminder", recipient, self.now, None, [c.id for c in cases])
+                message = queue_message(rendered, "reminder", recipient, self.now, None, [c.id for c in cases])
                 session.add(message)
                 session.flush()
                 for case in cases:
@@ -333,7 +302,7 @@ class CaseBook:
                 context = {"items": items, "deadline": local_time(deadline) if has_deadline else "",
                            "working_days": self.config.deadlines.working_days, "critical_count": critical}  # fmt: skip
                 rendered = render(self.config, "notice", recipient, context, now=self.now)
-                message = _outbox(rendered, "notice", recipient, self.now, scan_id, [c.id for c in cases])
+                message = queue_message(rendered, "notice", recipient, self.now, scan_id, [c.id for c in cases])
                 session.add(message)
                 session.flush()
                 for case in cases:

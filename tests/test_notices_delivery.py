@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from core.config import load_config
-from scanner.cases import _outbox
+from scanner.notices.outbox import queue_message
 from scanner.notices.compose import render
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
@@ -40,7 +40,7 @@ def queue_messages(config_path: Path, count: int) -> list[str]:
                     "deadline": "2026-11-16 18:00", "critical": False}  # fmt: skip
             context = {"items": [item], "deadline": "2026-11-16 18:00", "working_days": 10, "critical_count": 0}
             rendered = render(config, "notice", recipient, context, now=now)
-            session.add(_outbox(rendered, "notice", recipient, now, None, [i]))
+            session.add(queue_message(rendered, "notice", recipient, now, None, [i]))
             ids.append(rendered.message_id)
     store.dispose()
     return ids

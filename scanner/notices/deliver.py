@@ -334,7 +334,7 @@ class Sender:
                             .values(state="sent", sent_at=clock.now(), last_error=note))  # fmt: skip
 
     def _refused(self, row: OutboxMessage, error: str, report: SendReport) -> None:
-        from scanner.cases import raise_alert
+        from scanner.notices.outbox import raise_alert
 
         now = clock.now()
         with self.store.transaction() as session:
