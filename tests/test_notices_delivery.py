@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from core.config import load_config
-from scanner.notices.outbox import queue_message
 from scanner.notices.compose import render
+from scanner.notices.outbox import queue_message
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
 from scanner.store.db import Store
