@@ -23,3 +23,13 @@ def owner_text(owner: Owner) -> str:
     if owner.asn:
         return f"{name}，{owner.asn}"
     return name
+
+
+def owners_of_kind(obs: Observation, record: SiteRecord, kinds: tuple[str, ...]) -> list[tuple[str, DnsRecord, list[Owner]]]:
+    """(domain, its answer, the addresses of those kinds) for each filed domain that has any."""
+    found = []
+    for domain, answer in answers(obs, record):
+        owners = [o for o in (answer.owners or []) if o.kind in kinds] if answer else []
+        if owners:
+            found.append((domain, answer, owners))
+    return found

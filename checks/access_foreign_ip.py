@@ -7,7 +7,7 @@ Q6 域名是国外的，服务器使用国内的; 名词 Q3 什么是接入商).
 
 from __future__ import annotations
 
-from checks.access import FOREIGN_KINDS, answers, owner_text
+from checks.access import FOREIGN_KINDS, owner_text, owners_of_kind
 from checks.framework import VIOLATION, Binds, Field, Finding, Needs, Scope, check
 from core.observation import Observation, plain
 from core.records import SiteRecord
@@ -28,11 +28,9 @@ from core.records import SiteRecord
 )
 def foreign_ip(obs: Observation, record: SiteRecord) -> list[Finding]:
     found = []
-    for domain, answer in answers(obs, record):
-        foreign = [o for o in (answer.owners or []) if o.kind in FOREIGN_KINDS] if answer else []
-        if foreign:
-            described = "；".join(f"{o.address}（{owner_text(o)}）" for o in foreign)
-            found.append(Finding(f"{domain} -> {described}",
-                                 {"domain": domain, "chain": answer.chain, "addresses": answer.addresses,
-                                  "foreign": plain(foreign)}, domain=domain))  # fmt: skip
+    for domain, answer, foreign in owners_of_kind(obs, record, FOREIGN_KINDS):
+        described = "；".join(f"{o.address}（{owner_text(o)}）" for o in foreign)
+        found.append(Finding(f"{domain} -> {described}", {"domain": domain, "chain": answer.chain,
+                                                          "addresses": answer.addresses, "foreign": plain(foreign)},
+                             domain=domain))  # fmt: skip
     return found

@@ -7,7 +7,7 @@ loopback or link-local address serves nobody, and is never fetched (fetch.allow_
 
 from __future__ import annotations
 
-from checks.access import answers
+from checks.access import owners_of_kind
 from checks.framework import VIOLATION, Binds, Field, Finding, Needs, Scope, check
 from core.observation import Observation
 from core.records import SiteRecord
@@ -28,10 +28,9 @@ from core.records import SiteRecord
 )
 def private_ip(obs: Observation, record: SiteRecord) -> list[Finding]:
     found = []
-    for domain, answer in answers(obs, record):
-        private = [o.address for o in (answer.owners or []) if o.kind == "private"] if answer else []
-        if private:
-            found.append(Finding(f"{domain} -> {', '.join(private)}",
-                                 {"domain": domain, "chain": answer.chain, "addresses": answer.addresses,
-                                  "private": private, "fetched": False}, domain=domain))  # fmt: skip
+    for domain, answer, owners in owners_of_kind(obs, record, ("private",)):
+        private = [o.address for o in owners]
+        found.append(Finding(f"{domain} -> {', '.join(private)}", {"domain": domain, "chain": answer.chain,
+                                                                   "addresses": answer.addresses, "private": private,
+                                                                   "fetched": False}, domain=domain))  # fmt: skip
     return found

@@ -12,13 +12,17 @@ import time
 import checks
 
 
-class JudgePipeline:
+class _Stage:
+    """A pipeline stage built the Scrapy way, from the crawler, with the scan's context."""
+
     @classmethod
     def from_crawler(cls, crawler):
-        pipeline = cls()
-        pipeline.ctx = crawler.beian_context
-        return pipeline
+        stage = cls()
+        stage.ctx = crawler.beian_context
+        return stage
 
+
+class JudgePipeline(_Stage):
     def process_item(self, item):
         started = time.process_time()
         record, obs = item["record"], item["obs"]
@@ -30,13 +34,7 @@ class JudgePipeline:
         return item
 
 
-class StorePipeline:
-    @classmethod
-    def from_crawler(cls, crawler):
-        pipeline = cls()
-        pipeline.ctx = crawler.beian_context
-        return pipeline
-
+class StorePipeline(_Stage):
     def process_item(self, item):
         self.ctx.writer.put(item)
         self.ctx.progress.site_done(item)
