@@ -98,22 +98,21 @@ def _snippet(text: str, start: int, end: int) -> str:
 
 
 def _zones(page: Page) -> list[tuple[str, float]]:
-    zones = [(page.title, 3.0), (" ".join(page.headings), 2.0), (page.nav_text, 2.0), (page.text, 1.0)]
+    zones = [(page.title, 3.0), (page.meta_text, 2.0), (" ".join(page.headings), 2.0), (page.nav_text, 2.0),
+             (page.text, 1.0)]  # fmt: skip
     return [(text.lower(), factor) for text, factor in zones if text]
 
 
-_memo: dict[int, tuple[int, dict[str, Category]]] = {}
+_memo: list[tuple[Page, dict[str, Category]]] = []
 
 
 def analyse(page: Page) -> dict[str, Category]:
-    """Category scores for a page (memoised for the checks of one observation)."""
-    key = id(page)
-    cached = _memo.get(key)
-    if cached is not None and cached[0] == len(page.text):
-        return cached[1]
+    """Category scores for a page, memoised for the checks of one observation. The memo holds the page itself:
+    keyed by id() alone, a later page allocated at a freed page's address would get the old page's scores."""
+    if _memo and _memo[0][0] is page:
+        return _memo[0][1]
     result = _analyse(page)
-    _memo.clear()
-    _memo[key] = (len(page.text), result)
+    _memo[:] = [(page, result)]
     return result
 
 

@@ -16,7 +16,9 @@ from core.observation import Observation
 from core.records import SiteRecord
 
 PERSONAL_FORBIDDEN = ("enterprise", "forum", "shop", "government", *PREAPPROVAL)
-GOVERNMENT_NATURES = ("政府机关",)
+# Whom "presents itself as a government body" is about: a company. Public institutions (事业单位: universities,
+# hospitals, schools), 社会团体 and the like legitimately publish 信息公开, 办事指南 and 通知公告.
+POSING_AS_GOVERNMENT = ("企业",)
 @check(
     code="content.subject_mismatch",
     severity=VIOLATION,
@@ -31,7 +33,7 @@ def subject_mismatch(obs: Observation, record: SiteRecord) -> Finding | None:
     if record.nature == "个人":
         found = present(page, PERSONAL_FORBIDDEN)
         advice = "个人备案网站只能发布个人非经营性内容，请删除上述内容，或以单位主体办理备案"
-    elif record.nature not in GOVERNMENT_NATURES:
+    elif record.nature in POSING_AS_GOVERNMENT:
         found = present(page, ("government",))
         advice = f"{record.nature}网站不得以政府机关名义发布政务内容，请删除相关内容"
     else:

@@ -7,7 +7,7 @@ Seed 001 (网站信息 Q8: 备案号悬挂正确并链接到工信部 ICP 查询
 from __future__ import annotations
 
 from checks.filing import SITE_CHECKS, matching, with_render
-from checks.framework import VIOLATION, Finding, cannot, check
+from checks.framework import VIOLATION, Finding, Needs, cannot, check
 from core.observation import Observation
 from core.records import SiteRecord
 from core.statuses import MIIT_URL
@@ -20,6 +20,7 @@ from core.statuses import MIIT_URL
     rule="首页展示的备案号须添加超链接，链接至工信部政务服务平台 https://beian.miit.gov.cn。",
     remediation="请为首页底部的备案号添加超链接，链接地址为 https://beian.miit.gov.cn。",
     doc="the number is hyperlinked",
+    needs=Needs.SHOWN_NUMBERS,
     after=SITE_CHECKS,
 )
 def link_missing(obs: Observation, record: SiteRecord):

@@ -8,7 +8,7 @@ an ICP 经营许可证 number does not stand for the website's filing number.
 from __future__ import annotations
 
 from checks.filing import SITE_CHECKS, expected, matching, with_render
-from checks.framework import VIOLATION, Finding, check
+from checks.framework import VIOLATION, Finding, Needs, check
 from core.observation import Observation
 from core.records import SiteRecord
 
@@ -20,6 +20,7 @@ from core.records import SiteRecord
     rule="首页展示的备案号须为本网站的网站备案号或其主体备案号；APP/小程序备案号、ICP 经营许可证号不能代替网站备案号。",
     remediation="请将首页展示的备案号改为本网站的备案号（见下表），核对省份简称与数字是否正确。",
     doc="the number shown is this website's number or its subject's (app `-NA`/`-NX` numbers and ICP证 licences are not)",
+    needs=Needs.SHOWN_NUMBERS,
     after=SITE_CHECKS,
 )
 def number_mismatch(obs: Observation, record: SiteRecord) -> Finding | None:

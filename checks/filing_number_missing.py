@@ -8,7 +8,7 @@ number only in comments, scripts or hidden elements is not shown; a 公网安备
 from __future__ import annotations
 
 from checks.filing import SITE_CHECKS, expected, with_render
-from checks.framework import VIOLATION, Finding, check
+from checks.framework import VIOLATION, Finding, Needs, check
 from core.observation import Observation
 from core.records import SiteRecord
 
@@ -20,6 +20,7 @@ from core.records import SiteRecord
     rule="网站开通后应在首页底部中间位置悬挂备案号（主体备案号或网站备案号），并链接至 https://beian.miit.gov.cn。",
     remediation="请在网站首页底部悬挂本网站的备案号，并为其添加指向 https://beian.miit.gov.cn 的超链接。备案号须为页面上可见的文字，写在注释、脚本或隐藏元素中的不计。公安备案号（公网安备）不能代替 ICP 备案号。",
     doc="an ICP filing number is visible on the homepage (not in comments, scripts, styles or hidden elements; a 公网安备 number does not count)",
+    needs=Needs.SHOWN_NUMBERS,
     after=SITE_CHECKS,
 )
 def number_missing(obs: Observation, record: SiteRecord) -> Finding | None:

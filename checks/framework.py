@@ -48,6 +48,9 @@ class Needs(StrEnum):
     ANSWER = "answer"  # the homepage answered: a page or a redirect
     PAGE = "page"  # a page was fetched
     READABLE_PAGE = "readable_page"  # a page whose visible content we can read (rendered when it needed it)
+    # the filing numbers a visitor sees can be read: shown in the static HTML (whatever rendering then did),
+    # or, when the static HTML shows none, on the page as rendered
+    SHOWN_NUMBERS = "shown_numbers"
     REGISTRY = "registry"  # the registry alone: no crawl
 
 

@@ -61,8 +61,8 @@ def unobserved(needs: Needs, obs: Observation) -> tuple[str, str] | None:
         return None if fetch.state in (FetchState.PAGE, FetchState.REDIRECT_OFFSITE) else ("not_checked", "no page")
     if fetch.state != FetchState.PAGE or obs.page is None:
         return "not_checked", "no page"
-    if needs == Needs.PAGE:
-        return None
+    if needs == Needs.PAGE or (needs == Needs.SHOWN_NUMBERS and obs.page.numbers):
+        return None  # a number the static HTML already shows is judged on it, even when rendering failed
     return _unreadable(obs)
 
 

@@ -7,10 +7,12 @@ Seed 002 (备案信息专项主要检查哪些内容: 主办单位证件号码�
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 
+from stdnum import numdb
 from stdnum.cn import ric, uscc
-from stdnum.exceptions import ValidationError
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 
 from checks.framework import WARNING, Binds, Field, Finding, Needs, Scope, check
 from checks.registry import RegistryIndex
@@ -28,6 +30,30 @@ FORMS = {
 }
 
 
+def resident_id_problem(text: str) -> str | None:
+    """Format, birth date and check digit, and a region code that exists or existed at any time. The region
+    code is where the card was issued, not where the holder was born: a district created after the holder's
+    birth year is valid (python-stdnum's `ric.validate` rejects those, so it is not used whole)."""
+    if len(text) != 18:
+        raise InvalidLength()
+    if not text[:17].isdigit():
+        raise InvalidFormat()
+    if text[-1] != ric.calc_check_digit(text):
+        raise InvalidChecksum()
+    born = ric.get_birth_date(text)  # InvalidComponent for an impossible date
+    if born.year < 1890 or born > date.today():
+        return "出生日期不合理"
+    if "county" not in _region(text[:6]):
+        return "身份证号码的地区码不存在"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _region(code: str) -> dict[str, str]:
+    results = numdb.get("cn/loc").info(code)
+    return {k: v for _part, props in results for k, v in props.items()}
+
+
 @lru_cache(maxsize=8192)
 def problem(kind: str, number: str) -> str | None:
     text = re.sub(r"[\s-]", "", number).upper()
@@ -35,10 +61,7 @@ def problem(kind: str, number: str) -> str | None:
         return "证件号码为空"
     try:
         if kind == "居民身份证" or (not kind and len(text) == 18 and text[:17].isdigit()):
-            ric.validate(text)
-            if ric.get_birth_place(text) is None:
-                return "身份证号码的地区码不存在"
-            return None
+            return resident_id_problem(text)
         if kind in USCC_TYPES and len(text) == 18:
             uscc.validate(text)
             return None

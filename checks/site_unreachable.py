@@ -15,6 +15,7 @@ from core.records import SiteRecord
 FAILURES = {
     "refused": "连接被拒绝", "reset": "连接被重置", "timeout": "连接或响应超时", "tls": "HTTPS 握手失败",
     "http_status": "服务器返回错误状态码", "dns": "首页域名无法解析", "error": "无法建立连接",
+    "redirects": "重定向次数过多（循环跳转）",
 }  # fmt: skip
 @check(
     code="site.unreachable",

@@ -33,6 +33,7 @@ class Failure(StrEnum):
     REFUSED = "refused"
     RESET = "reset"
     ERROR = "error"
+    REDIRECTS = "redirects"  # too many redirects (a loop)
     DNS = "dns"  # the homepage host did not resolve
     PRIVATE = "private"  # it resolved to a private/reserved address outside fetch.allow_ranges
     BLOCKED = "blocked"  # outside fetch.only_ranges: our policy, could not check
@@ -200,6 +201,7 @@ class Page:
     scripts: int = 0
     forms: list[str] = field(default_factory=list)  # login, register, post, search, cart
     generator: str = ""
+    meta_text: str = ""  # meta keywords and description (where hijackers stuff their terms)
     app_shell: bool = False
     signals: dict = field(default_factory=dict)  # forum software, cart links, prices
     render: Render | None = None

@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import idna
 import scrapy
 from scrapy import signals
+from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError
 from scrapy.http import TextResponse
 from twisted.internet import error as tx_error
 from w3lib.encoding import html_to_unicode
@@ -295,7 +296,10 @@ class HomepageSpider(scrapy.Spider):
             job.consider(R_OFFSITE, {"url": source, "offsite_url": target, "redirect_kind": kind})
             return [self._finish(job)]
         if len(job.redirects) > ctx.config.fetch.max_redirects:
-            job.consider(R_HTTP_ERROR, {"url": source, "failure": "error", "error": "too many redirects"})
+            # a loop (or a long chain): what a browser shows as ERR_TOO_MANY_REDIRECTS, not the other scheme's error
+            job.attempts.append({"url": source, "failure": "redirects", "location": target,
+                                 "error": f"too many redirects (more than {ctx.config.fetch.max_redirects})"})  # fmt: skip
+            job.consider(R_HTTP_ERROR, job.attempts[-1])
             return [self._finish(job)]
         await ctx.dns.resolve(host)
         job.queue.appendleft(target)
@@ -407,9 +411,13 @@ def _fetch_summary(job: Job) -> tuple[Fetch, Page | None]:
         return Fetch(FetchState.NOT_FETCHED, **base, failure=first["failure"], ours=bool(first.get("ours")),
                      reason=first.get("error", ""), final_url=first["url"]), None  # fmt: skip
     connected = [a for a in failures if a["failure"] not in NOT_CONNECTED]
-    ours = bool(connected) and all(a.get("ours") for a in connected)
+    # A page over our size cap answered: the site is up, we did not read it (could not check), whatever the
+    # other scheme did. Otherwise the failure is ours only when every attempt's was.
+    ours = bool(connected) and (all(a.get("ours") for a in connected) or any(a["failure"] == "too_large" for a in connected))
     # the most telling failure: an HTTP status says more than a timeout, which says more than a reset
     chosen = min(connected, key=lambda a: FAILURE_PRIORITY.get(a["failure"], 9)) if connected else result
+    if ours and any(a["failure"] == "too_large" for a in connected):
+        chosen = next(a for a in connected if a["failure"] == "too_large")
     return Fetch(FetchState.FAILED, **base, failure=chosen.get("failure", "error"), ours=ours,
                  status=chosen.get("status"), final_url=chosen.get("url"),
                  reason=chosen.get("error") or (f"HTTP {chosen.get('status')}" if chosen.get("status") else "")), None  # fmt: skip
@@ -418,7 +426,8 @@ def _fetch_summary(job: Job) -> tuple[Fetch, Page | None]:
 ATTEMPT_FIELDS = {f.name for f in dataclass_fields(Attempt)}
 
 
-FAILURE_PRIORITY = {"http_status": 0, "too_large": 1, "timeout": 2, "tls": 3, "refused": 4, "reset": 5, "error": 6}
+FAILURE_PRIORITY = {"redirects": 0, "http_status": 0, "too_large": 1, "timeout": 2, "tls": 3, "refused": 4, "reset": 5,
+                    "error": 6}  # fmt: skip
 
 
 def _describe(value) -> str:
@@ -442,13 +451,16 @@ def _classify_failure(failure, resolver, host: str) -> tuple[str, bool, str]:
         if refused and "only_ranges" in refused:
             return "blocked", True, f"not fetched: {refused}"
         return "dns", False, text
-    if failure.check(tx_error.ConnectionRefusedError):
+    if failure.check(tx_error.ConnectionRefusedError, DownloadConnectionRefusedError):
         return "refused", False, text
-    if failure.check(tx_error.TimeoutError, tx_error.TCPTimedOutError) or "timeout" in text.lower() or "took longer" in text:
-        return "timeout", False, text
     lowered = text.lower()
-    if "maxsize" in lowered or "exceeded" in lowered or "cancelled" in lowered and "size" in lowered:
-        return "too_large", True, text
+    if failure.check(DownloadCancelledError) or "larger than download max size" in lowered or "maxsize" in lowered:
+        # our size cap: Scrapy cancels the download (with an empty message when there was no Content-Length);
+        # nothing else cancels a download in this crawl
+        return "too_large", True, text or "over fetch.max_bytes"
+    if (failure.check(tx_error.TimeoutError, tx_error.TCPTimedOutError, DownloadTimeoutError) or "timeout" in lowered
+            or "took longer" in text):  # fmt: skip
+        return "timeout", False, text
     if "ssl" in lowered or "tls" in lowered or "handshake" in lowered or "certificate" in lowered:
         return "tls", False, text
     if failure.check(tx_error.ConnectionLost, tx_error.ConnectionDone) or "connection" in lowered or "reset" in lowered:

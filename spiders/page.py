@@ -6,6 +6,7 @@ Visible means what a reader sees: no comments, scripts, styles, templates, hidde
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -87,6 +88,8 @@ class _Segments:
                 parts.append("\n")
                 position += 1
             value = normalise(str(node))
+            if "&" in value and _ENTITY.search(value):
+                value = _decoded(value)
             self.items.append(_Segment(value, position))
             self.nodes.append(node)
             parts.append(value)
@@ -147,24 +150,44 @@ def _snippet(text: str, start: int, end: int) -> str:
     return re.sub(r"\s+", " ", f"{left}{text[start:end]}{right}").strip()
 
 
+# huge_tree: libxml2 otherwise stops at 256 levels of nesting and drops everything deeper (old CMS output
+# nests hundreds of unclosed <font> tags), which would hide a footer's number.
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
+_FILING_LABEL = re.compile(r"^\s*(?:网站|本站)?\s*(?:icp)?\s*(?:备案号?码?|备案编号|备案信息|备案查询|工信部备案号?|工信部)\s*[:：]?\s*$",
+                           re.IGNORECASE)  # fmt: skip
+_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
+
+
+def _decoded(text: str) -> str:
+    """Normalised text with HTML entities that survived parsing decoded (SEO spam double-encodes them)."""
+    if "&" in text and _ENTITY.search(text):
+        text = html_lib.unescape(text)
+    return normalise(text)
+
+
 def extract(html: str | bytes, base_url: str = "") -> Page:
     facts = Page()
     if not html or not html.strip():
         return facts
     try:
-        root = lxml.html.document_fromstring(html)
+        root = lxml.html.document_fromstring(html, parser=_PARSER)
     except (etree.ParserError, ValueError):
         return facts
     title = root.find(".//title")
-    facts.title = normalise(title.text_content().strip()) if title is not None and title.text_content() else ""
+    facts.title = _decoded(title.text_content().strip()) if title is not None and title.text_content() else ""
+    described = []
     for meta in root.iter("meta"):
         equiv = (meta.get("http-equiv") or "").lower()
+        name = (meta.get("name") or "").lower()
         if equiv == "refresh":
             match = _META_REFRESH.match(meta.get("content") or "")
             if match:
                 facts.meta_refresh = urljoin(base_url, match.group(1).strip())
-        elif (meta.get("name") or "").lower() == "generator":
+        elif name == "generator":
             facts.generator = (meta.get("content") or "")[:200]
+        elif name in ("keywords", "description"):
+            described.append((meta.get("content") or "")[:1000])
+    facts.meta_text = _decoded(" ".join(described))
     scripts = list(root.iter("script"))
     facts.scripts = len(scripts)
     bundles = any((s.get("type") or "") == "module" or s.get("src") for s in scripts)
@@ -230,7 +253,9 @@ def _numbers(segments: _Segments) -> list[NumberSeen]:
 
 
 def _adjacent_link(segments: _Segments, start: int, end: int) -> str | None:
-    """A link right beside the number on the same line ("<a>备案号：</a>京ICP备…") counts as its link."""
+    """The link of a filing label right beside the number on the same line ("<a>备案号：</a>京ICP备…") is the
+    number's link. Any other neighbouring link (the organisation's name, 周边交通, 举报中心) is not: a number
+    counts as linked only by an anchor around it or around its label."""
     text = segments.text
     for index, segment in enumerate(segments.items):
         seg_end = segment.start + len(segment.text)
@@ -240,7 +265,7 @@ def _adjacent_link(segments: _Segments, start: int, end: int) -> str | None:
             gap = text[end : segment.start]
         else:
             continue
-        if len(gap) > 3 or "\n" in gap or not segment.text.strip():
+        if len(gap) > 3 or "\n" in gap or not _FILING_LABEL.match(segment.text):
             continue
         link = segments.link(index)
         if link:
