@@ -141,6 +141,7 @@ class RenderConfig:
     max_bytes: int = 8 * 1024 * 1024  # per page, everything its scripts fetch
     max_requests: int = 60  # per page
     max_pages: int = 20000  # per scan; past it pages are judged on their static HTML
+    user: str = "beian-render"  # a scan running as root runs the browser as this user (created when missing)
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,7 @@ _SECTION_PARSERS: dict[str, dict[str, Any]] = {
         "max_bytes": lambda v, k: _positive(v, k, integer=True),
         "max_requests": lambda v, k: _positive(v, k, integer=True),
         "max_pages": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
+        "user": _string,
     },
     "serve": {
         "listen": lambda v, k: _listen(v, k),

@@ -9,13 +9,23 @@ through the same DNS view and address guard as any other request. WebSockets are
 Bounded per page (time, bytes, requests) and per scan (pages); a page that cannot be rendered within
 its budget, or whose renderer crashes, comes back as `failed`: "could not check", never a violation.
 A browser that dies is started again for the next page, a few times per scan.
+
+The browser never runs as root, and always with its own sandbox (no `--no-sandbox`). A scan running as
+root starts Chromium through a small launcher that hands the browser's profile folder to the unprivileged
+user `render.user` (default `beian-render`, created as a system user with useradd when missing), drops to
+that user (no supplementary groups, no capabilities) and execs Chromium; the playwright driver stays in the
+scan's process tree. Chromium's sandbox then works the Debian way, in unprivileged user namespaces.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import pwd
 import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -120,6 +130,68 @@ def availability(config: RenderConfig) -> tuple[str | None, str]:
     return path, ""
 
 
+class RenderSetupError(Exception):
+    """The browser cannot be started as an unprivileged user; str() is one line."""
+
+
+LAUNCHER = """#!{python} -I
+# beian-scanner: start Chromium as {user} (uid {uid}) with its sandbox on; written for one scan.
+import os, sys
+args = sys.argv[1:]
+profile = next((a.split("=", 1)[1] for a in args if a.startswith("--user-data-dir=")), "")
+if profile:
+    for root, dirs, files in os.walk(profile):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), {uid}, {gid})
+    os.chown(profile, {uid}, {gid})
+    os.environ.update(HOME=profile, XDG_CONFIG_HOME=profile, XDG_CACHE_HOME=profile)
+os.environ.update(USER={user!r}, LOGNAME={user!r})
+os.setgroups([])
+os.setresgid({gid}, {gid}, {gid})
+os.setresuid({uid}, {uid}, {uid})
+if os.getuid() == 0 or os.geteuid() == 0:
+    sys.exit("beian-scanner: refusing to start Chromium as root")
+os.execv({chromium!r}, [{chromium!r}, *args])
+"""
+
+
+def render_account(name: str) -> pwd.struct_passwd:
+    """The unprivileged user the browser runs as; created (system user, no home, no login) when missing."""
+    try:
+        account = pwd.getpwnam(name)
+    except KeyError:
+        useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+        try:
+            done = subprocess.run([useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                                   "--shell", "/usr/sbin/nologin", "--comment", "beian-scanner headless Chromium", name],
+                                  capture_output=True, text=True, timeout=30)  # fmt: skip
+        except OSError as exc:
+            raise RenderSetupError(f"cannot create the user {name} for the browser: {exc.strerror}") from None
+        try:
+            account = pwd.getpwnam(name)  # (another scan process may have created it at the same moment)
+        except KeyError:
+            why = (done.stderr.strip().splitlines() or [f"useradd exit {done.returncode}"])[-1]
+            raise RenderSetupError(f"cannot create the user {name} for the browser: {why}") from None
+    if account.pw_uid == 0 or account.pw_gid == 0:
+        raise RenderSetupError(f"render.user {name} is root or in group root: the browser must not run as root")
+    return account
+
+
+def unprivileged_launcher(executable: str, user: str) -> tuple[str, str]:
+    """(program to start, folder to remove afterwards): `executable` itself when we are not root, else a
+    launcher in a private folder that drops to `user` first."""
+    if os.geteuid() != 0:
+        return executable, ""
+    account = render_account(user)
+    folder = tempfile.mkdtemp(prefix="beian-render-")  # 0700, root's: only root runs the launcher
+    path = os.path.join(folder, "chromium")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(LAUNCHER.format(python=sys.executable, user=account.pw_name, uid=account.pw_uid,
+                                  gid=account.pw_gid, chromium=os.path.realpath(executable)))  # fmt: skip
+    os.chmod(path, 0o700)
+    return path, folder
+
+
 class _Slot:
     """A browser context with one page, reused page after page: a fresh context per page would cost
     the browser three times the CPU. Its route handler serves whichever page session is current."""
@@ -183,6 +255,8 @@ class Renderer:
         self._playwright = None
         self._browser = None
         self._launches = 0
+        self._launcher = ""
+        self._launcher_folder = ""
 
     @property
     def exhausted(self) -> bool:
@@ -252,9 +326,12 @@ class Renderer:
 
                 self._playwright = await async_playwright().start()
             self._launches += 1
+            if not self._launcher:
+                self._launcher, self._launcher_folder = unprivileged_launcher(self.executable, self.config.user)
             self._browser = await self._playwright.chromium.launch(
-                executable_path=self.executable, args=BROWSER_ARGS, headless=True, timeout=30_000
-            )
+                executable_path=self._launcher, args=BROWSER_ARGS, headless=True, timeout=30_000,
+                chromium_sandbox=True,
+            )  # fmt: skip
             return self._browser
 
     async def close(self) -> None:
@@ -269,6 +346,9 @@ class Renderer:
             except Exception:  # noqa: BLE001 - already gone
                 pass
         self._browser = self._playwright = None
+        if self._launcher_folder:
+            shutil.rmtree(self._launcher_folder, ignore_errors=True)
+            self._launcher = self._launcher_folder = ""
 
 
 class RenderThread:

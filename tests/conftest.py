@@ -42,6 +42,6 @@ def pg_url():
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL at {plain} is not reachable: {exc}")
     conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    yield f"{PG_BASE}{'&' if '?' in PG_BASE else '?'}options=-csearch_path%3D{schema}"
     conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     conn.close()

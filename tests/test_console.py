@@ -129,3 +129,45 @@ def test_console_pages_need_the_token(console):
         raise AssertionError("a form post without the token was accepted")
     except urllib.error.HTTPError as exc:
         assert exc.code == 303
+
+
+def test_a_page_on_another_port_of_the_same_host_cannot_post_the_forms(console):
+    """SameSite=Strict does not help here (another port is the same site): the CSRF token and the Origin
+    check do. The logged-in browser opens a page that auto-posts the waive form; the case stays as it was."""
+    import http.server
+    import threading
+
+    page, base, _server, _tmp = console
+    page.goto(f"{base}/console/cases")
+    if page.url.endswith("/console/login"):
+        page.fill("#token", TOKEN)
+        page.click("#login")
+        page.wait_for_url(re.compile(r"/console/cases$"))
+    href = page.locator("tr.case a").first.get_attribute("href")
+    page.goto(f"{base}{href}")
+    before = page.inner_text("#case-state")
+    evil = (f'<html><body><form id="f" method="post" action="{base}{href}/waive"><input name="reason" value="x">'
+            '</form><script>document.getElementById("f").submit()</script></body></html>').encode()  # fmt: skip
+
+    class Evil(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(evil)
+
+        def log_message(self, *args):
+            pass
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Evil)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{other.server_address[1]}/attack.html")
+        page.wait_for_url(re.compile(r"/console/"))  # the form posted itself to the console
+        landed, refusal = page.url, page.inner_text("main")
+    finally:
+        other.shutdown()
+    page.goto(f"{base}{href}")
+    after = page.inner_text("#case-state")
+    assert after == before != "已豁免（误报）", f"the forged post changed the case: {before} -> {after} ({landed})"
+    assert landed.endswith("/waive") and "已拒绝" in refusal, (landed, refusal)

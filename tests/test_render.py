@@ -7,6 +7,7 @@ that reaches for a disallowed loopback address (here: a listener that counts con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -242,7 +243,8 @@ def test_the_renderer_survives_a_browser_crash():
             pids = _chromium_pids()
             assert pids, "a browser is running"
             for pid in pids:
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # its parent's death may have taken it already
+                    os.kill(pid, signal.SIGKILL)
             await asyncio.sleep(0.5)
             second = await renderer.render("https://crash.test/", document, no_fetch)
             third = await renderer.render("https://crash.test/", document, no_fetch)
@@ -255,3 +257,49 @@ def test_the_renderer_survives_a_browser_crash():
     assert third.state == "rendered" and "京ICP备21000001号-1" in third.html
     assert second.state in ("rendered", "failed")  # the page in flight may fail; the next one renders again
     assert stats["pages"] == 3
+
+
+def _status(pid: int) -> dict[str, str]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return fields
+
+
+def test_the_browser_runs_unprivileged_with_its_sandbox_on():
+    """Every Chromium process of a render has a non-root uid (real, effective, saved, filesystem), none was
+    started with --no-sandbox, and its renderers are sandboxed: in a user namespace of their own, under
+    seccomp-bpf. Rendering still works."""
+    document = Fetched(200, {"content-type": "text/html; charset=utf-8"},
+                       page("<div id='app'></div><script>document.getElementById('app').textContent = '京ICP备21000001号-1';"
+                            "</script>").encode())  # fmt: skip
+
+    async def no_fetch(*_args) -> Fetched:
+        raise AssertionError("nothing to fetch")
+
+    async def run() -> tuple:
+        renderer = Renderer(RenderConfig(timeout_s=10), _CHROMIUM, "beian-scanner-test")
+        try:
+            result = await renderer.render("https://sandbox.test/", document, no_fetch)
+            seen = {}
+            for pid in _chromium_pids():
+                try:
+                    seen[pid] = (_status(pid), Path(f"/proc/{pid}/cmdline").read_bytes(),
+                                 os.readlink(f"/proc/{pid}/ns/user"))  # fmt: skip
+                except OSError:
+                    continue  # a helper that just exited
+            return result, seen
+        finally:
+            await renderer.close()
+
+    result, seen = asyncio.run(run())
+    assert result.state == "rendered" and "京ICP备21000001号-1" in result.html, result.reason
+    assert len(seen) >= 3, "a browser, its zygote and a renderer"
+    for pid, (status, cmdline, _ns) in seen.items():
+        uids = [int(u) for u in status["Uid"].split()]
+        assert 0 not in uids, f"chromium process {pid} ({status['Name']}) runs with uid {uids}"
+        assert b"--no-sandbox" not in cmdline, f"chromium process {pid} started without its sandbox"
+    own_namespace = os.readlink("/proc/self/ns/user")
+    sandboxed = [pid for pid, (status, _cmd, ns) in seen.items() if ns != own_namespace and status.get("Seccomp") == "2"]
+    assert sandboxed, "no renderer in Chromium's namespace + seccomp sandbox"

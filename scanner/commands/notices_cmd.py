@@ -26,8 +26,8 @@ def register(sub) -> None:
         "send",
         help="deliver due messages (SMTP, or .eml files when notices.smtp_url is empty)",
         description="First runs the daily case sweep (deadlines, reminders, notices of open cases), then delivers "
-        "every due message exactly once. Exit 0 when the outbox was worked through; 3 when the mail server "
-        "could not be reached (messages stay queued for the next run).",
+        "every due message (at least once, always with the same Message-ID). Exit 0 when the outbox was worked "
+        "through; 3 when the mail server could not be reached (messages stay queued for the next run).",
     )
     send.add_argument("--limit", type=int, help="deliver at most this many messages")
     send.add_argument("--no-sweep", action="store_true", help="only deliver what is already queued")

@@ -1,20 +1,28 @@
-"""Deliver the outbox: each message exactly once, over SMTP or as .eml files.
+"""Deliver the outbox: each message at least once, always with the same Message-ID, over SMTP or as .eml files.
 
 Every message is rendered and stored before delivery; a run claims one message at a time
-(`pending`/`retry` -> `sending`, committed), transmits it, and marks it `sent`. Between the two database
-writes lies the one moment a crash could make us lose track: after the server has the whole message
-and before `sent` is committed. We close it with a delivery journal: the instant the final "." of DATA
-is written (or the .eml file is linked into place), one line is appended to `.delivery-journal` in the
-outbox folder (a single write(2), which survives a kill -9). The next run reconciles: a message left in
-`sending` whose attempt is in the journal was handed over and is marked sent; one that is not was never
-completed by the server (the connection dropped mid-DATA), so it is sent again with the same bytes and
-Message-ID. What remains is the few microseconds between that write(2) on the socket and the one on the
-journal; a crash exactly there sends the message twice, with an identical Message-ID that mail stores
-collapse. We prefer that to the opposite order, where the same crash would lose the message.
+(`pending`/`retry` -> `sending`, committed), transmits it, and marks it `sent`. A kill can come between any
+two steps, so a delivery journal (`.delivery-journal` in the outbox folder, one line per event, each a single
+write(2) that survives a kill -9) records the two instants the database cannot:
+
+- `<id> <attempt> doubt` the moment the final "." of DATA is written: the server has the whole message
+  but has not answered (content filters take from milliseconds to seconds, and may still refuse it);
+- `<id> <attempt> sent` the moment the server answers 250 (or the .eml file is linked into place).
+
+The next run reconciles what an interrupted run left in `sending`: `sent` in the journal -> marked sent;
+anything else (in doubt, or never completed) -> sent again, with the same bytes and Message-ID. A message
+is never marked sent that the server did not accept. The price is a possible duplicate: a kill after the
+"." and before the `sent` line (or a connection lost before the reply) sends the message a second time,
+and a receiving MTA or mail store can drop it by its Message-ID. Without the server's side of a
+two-phase commit, which SMTP does not have, at-least-once with a stable id is the strongest guarantee.
 
 An SMTP server that cannot be reached stops the run and leaves every message queued (no attempt is
-charged). A 4xx/5xx reply to a message is retried with exponential backoff up to `notices.max_attempts`,
-then the message is marked failed and an operator alert raised; nothing is dropped silently.
+charged). A 4xx/5xx reply to a message, or no reply at all after its final ".", is retried with exponential
+backoff up to `notices.max_attempts`, then the message is marked failed and an operator alert raised;
+nothing is dropped silently.
+
+`BEIAN_TEST_KILL_AT=point[:n]` (tests only, read only when set) makes the sender SIGKILL itself at a named
+point of its n-th message: before_mail, after_data, after_dot, after_250, after_journal.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import signal
 import smtplib
 import socket
 import ssl
@@ -46,6 +55,22 @@ CLAIM_LEASE = timedelta(minutes=15)
 DUE_STATES = ("pending", "retry")
 
 
+KILL_POINTS = ("before_mail", "after_data", "after_dot", "after_250", "after_journal")
+
+
+def _kill_at(point: str, _seen: dict = {}) -> None:  # noqa: B006 - per-process counter
+    """Test hook: BEIAN_TEST_KILL_AT=point[:n] makes the sender SIGKILL itself at that point of its n-th message."""
+    wanted = os.environ.get("BEIAN_TEST_KILL_AT")
+    if not wanted:
+        return
+    name, _, nth = wanted.partition(":")
+    if name != point:
+        return
+    _seen[point] = _seen.get(point, 0) + 1
+    if _seen[point] == int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class DeliveryError(Exception):
     """The run cannot start (another run holds the lock, the outbox folder is unusable); one line."""
 
@@ -63,7 +88,7 @@ class Refused(Exception):
 
 
 class Unconfirmed(Exception):
-    """The whole message was handed over but no reply came: counted as delivered (the server has it)."""
+    """The whole message was handed over but no reply came: in doubt, so it is sent again (same Message-ID)."""
 
 
 @dataclass
@@ -81,6 +106,9 @@ class SendReport:
         text = f"{self.sent} sent, {self.retried} to retry later, {self.failed} failed, {self.remaining} still queued"
         if self.reconciled:
             text += f"; {self.reconciled} confirmed from the delivery journal after an interrupted run"
+        if self.resent_in_doubt:
+            text += (f"; {self.resent_in_doubt} in doubt after an interrupted run (the server may have it) "
+                     "re-sent with the same Message-ID")  # fmt: skip
         if self.stopped:
             text += f"; stopped: {self.stopped}"
         return text
@@ -91,15 +119,21 @@ class Journal:
         self.path = folder / JOURNAL
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
 
-    def handed(self, outbox_id: int, attempt: int) -> None:
-        os.write(self.fd, f"{outbox_id} {attempt}\n".encode())
+    def in_doubt(self, outbox_id: int, attempt: int) -> None:
+        os.write(self.fd, f"{outbox_id} {attempt} doubt\n".encode())
 
-    def entries(self) -> set[tuple[int, int]]:
-        found = set()
+    def accepted(self, outbox_id: int, attempt: int) -> None:
+        os.write(self.fd, f"{outbox_id} {attempt} sent\n".encode())
+
+    def entries(self) -> dict[tuple[int, int], str]:
+        """(id, attempt) -> "sent" or "doubt". A line of the old two-field form meant only "handed over"."""
+        found: dict[tuple[int, int], str] = {}
         for line in self.path.read_text(encoding="ascii", errors="replace").splitlines():
             parts = line.split()
-            if len(parts) == 2 and all(p.isdigit() for p in parts):
-                found.add((int(parts[0]), int(parts[1])))
+            if len(parts) in (2, 3) and parts[0].isdigit() and parts[1].isdigit():
+                key = (int(parts[0]), int(parts[1]))
+                if found.get(key) != "sent":
+                    found[key] = "sent" if parts[2:] == ["sent"] else "doubt"
         return found
 
     def clear(self) -> None:
@@ -149,6 +183,7 @@ class SmtpTransport:
         client = self.client
         handed = False
         try:
+            _kill_at("before_mail")
             for command, ok in ((lambda: client.mail(sender), (250,)), (lambda: client.rcpt(recipient), (250, 251)),
                                 (lambda: client.docmd("DATA"), (354,))):  # fmt: skip
                 code, text = command()
@@ -157,13 +192,17 @@ class SmtpTransport:
                         raise smtplib.SMTPServerDisconnected(f"{code} {text.decode(errors='replace')}")
                     _reset(client)
                     raise Refused(code, text.decode(errors="replace"))
+            _kill_at("after_data")
             payload = re.sub(rb"(?m)^\.", b"..", raw)
             if not payload.endswith(b"\r\n"):
                 payload += b"\r\n"
             client.send(payload + b".\r\n")
             handed = True
             on_handed()
+            _kill_at("after_dot")
             code, text = client.getreply()
+            if code == -1:  # smtplib's "no reply line" (the server closed without answering)
+                raise smtplib.SMTPServerDisconnected(text.decode(errors="replace"))
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             self.close()
             if handed:
@@ -197,7 +236,7 @@ class EmlTransport:
     def describe(self) -> str:
         return f"{self.folder}/*.eml"
 
-    def send(self, raw: bytes, sender: str, recipient: str, on_handed: Callable[[], None], message_id: str = "") -> None:
+    def send(self, raw: bytes, sender: str, recipient: str, _on_handed: Callable[[], None], message_id: str = "") -> None:
         name = re.sub(r"[^A-Za-z0-9._@-]", "_", message_id.strip("<>")) + ".eml"
         final = self.folder / name
         temporary = self.folder / f".{name}.{os.getpid()}.tmp"
@@ -208,7 +247,6 @@ class EmlTransport:
             pass  # delivered by an earlier, interrupted run
         finally:
             temporary.unlink(missing_ok=True)
-        on_handed()
 
     def close(self) -> None:
         pass
@@ -257,12 +295,16 @@ class Sender:
                 ours = row.claimed_by.split(":")[0] == host
                 if not ours and as_utc(row.next_attempt_at) > now - CLAIM_LEASE:
                     continue  # another machine's run may still be sending it
-                if (row.id, row.attempts) in handed:
+                seen = handed.get((row.id, row.attempts))
+                if seen == "sent":
                     row.state, row.sent_at = "sent", now
                     row.last_error = "confirmed from the delivery journal after an interrupted run"
                     report.reconciled += 1
-                else:
-                    row.state, row.attempts = "pending", max(0, row.attempts - 1)
+                    continue
+                row.state, row.attempts = "pending", max(0, row.attempts - 1)
+                if seen == "doubt":
+                    row.last_error = ("in doubt after an interrupted run (the server had the whole message, "
+                                      "its reply was never read): sent again with the same Message-ID")  # fmt: skip
                     report.resent_in_doubt += 1
         journal.clear()
 
@@ -285,7 +327,7 @@ class Sender:
                 try:
                     kwargs = {"message_id": row.message_id} if isinstance(transport, EmlTransport) else {}
                     transport.send(row.raw, self.config.notices.sender, row.recipient,
-                                   lambda r=row: journal.handed(r.id, r.attempts), **kwargs)  # fmt: skip
+                                   lambda r=row: journal.in_doubt(r.id, r.attempts), **kwargs)  # fmt: skip
                 except Unreachable as exc:
                     self._release(row.id)
                     report.stopped = f"cannot reach the mail server ({exc}); messages stay queued"
@@ -293,9 +335,11 @@ class Sender:
                 except Refused as exc:
                     self._refused(row, str(exc), report)
                 except Unconfirmed as exc:
-                    self._mark_sent(row.id, str(exc))
-                    report.sent += 1
+                    self._refused(row, f"in doubt, will be sent again with the same Message-ID: {exc}", report)
                 else:
+                    _kill_at("after_250")
+                    journal.accepted(row.id, row.attempts)
+                    _kill_at("after_journal")
                     self._mark_sent(row.id, "")
                     report.sent += 1
                 pause = interval - (time.monotonic() - started)

@@ -27,14 +27,23 @@ class CaptureHandler:
         self.lock = threading.Lock()
         self.maildir = mailbox.Maildir(str(maildir), create=True) if maildir else None
         self.fail_next = 0  # tests simulate an SMTP outage with this
+        self.drop_next = 0  # ... and a server that closes the connection instead of answering the message
+        self.answered = 0  # end-of-DATA replies decided (accepted or refused), for tests that wait on the server
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd hook name
+        if self.drop_next > 0:
+            self.drop_next -= 1
+            self.answered += 1
+            server.transport.close()
+            return "421 4.3.0 sandbox: connection dropped"
         if self.fail_next > 0:
             self.fail_next -= 1
+            self.answered += 1
             return "451 4.3.0 sandbox: temporary failure"
         captured = CapturedMail(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
         with self.lock:
             self.messages.append(captured)
         if self.maildir is not None:
             self.maildir.add(captured.data)
+        self.answered += 1
         return "250 OK"

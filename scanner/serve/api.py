@@ -1,4 +1,10 @@
-"""The operator HTTP API (FastAPI). OpenAPI at /openapi.json; token auth (Bearer) when serve.token is set."""
+"""The operator HTTP API (FastAPI). OpenAPI at /openapi.json; token auth (Bearer) when serve.token is set.
+
+Every path but /healthz needs the token, the schema included. There is no /docs or /redoc: FastAPI's
+Swagger UI and ReDoc pages load their scripts from a CDN the operator's browser may not reach, and a
+browser cannot send the Bearer header anyway; the console is the human interface, the schema the
+machine one. Ids beyond BIGINT are simply not found (404), never handed to the database driver.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,12 @@ import logging
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checks import codes
 from core.config import Config
@@ -49,8 +58,10 @@ class WaiveIn(BaseModel):
     by: str = Field(default="api", min_length=1, max_length=120)
 
 
-def create_app(config: Config, store: Store, service=None) -> FastAPI:
-    app = FastAPI(title="beian-scanner", version="0.1.0",
+def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
+    """`now` (a callable returning an aware datetime) replaces the wall clock of console sessions and the
+    login throttle, for tests."""
+    app = FastAPI(title="beian-scanner", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None,
                   description="ICP 备案 compliance scanner: scans, rescans, findings and rectification cases.")  # fmt: skip
 
     def authorize(request: Request) -> None:
@@ -64,18 +75,52 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
 
     auth = [Depends(authorize)]
 
-    from scanner.serve.console import NeedLogin, create_console
+    from scanner.serve.console import NeedLogin, create_console, valid_id
 
-    app.include_router(create_console(config, store))
+    console = create_console(config, store, now=now)
+    app.include_router(console)
+    app.state.console = console
+
+    def in_console(request: Request) -> bool:
+        return request.url.path == "/console" or request.url.path.startswith("/console/")
 
     @app.exception_handler(NeedLogin)
     async def need_login(_request: Request, _exc: NeedLogin) -> RedirectResponse:
         return RedirectResponse("/console/login", status_code=303)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if in_console(request):
+            detail = exc.detail if isinstance(exc.detail, str) else ""
+            if exc.status_code == 404 and detail in ("", "Not Found"):
+                detail = "没有这个页面"
+            if exc.status_code == 405:
+                detail = "这个地址不支持此操作"
+            return console.error_page(request, exc.status_code, detail)
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        if in_console(request):
+            fields = sorted({str(e.get("loc", ["?"])[-1]) for e in exc.errors()})
+            return console.error_page(request, 422, "请求参数不正确：" + "、".join(fields))
+        return await request_validation_exception_handler(request, exc)
+
     @app.exception_handler(Exception)
-    async def internal(_request: Request, exc: Exception) -> JSONResponse:
+    async def internal(request: Request, exc: Exception):
         log.exception("API error", exc_info=exc)
+        if in_console(request):
+            return console.error_page(request, 500, "处理请求时出错，详情见服务器日志")
         return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+
+    def found(row_id: int, row, what: str):
+        if row is None:
+            raise HTTPException(status_code=404, detail=f"no {what} {row_id}")
+        return row
+
+    @app.get("/openapi.json", dependencies=[Depends(authorize)], include_in_schema=False)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -95,9 +140,7 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
     @app.get("/rescans/{rescan_id}", dependencies=auth)
     def get_rescan(rescan_id: int) -> dict:
         with store.session() as session:
-            row = session.get(RescanRequest, rescan_id)
-            if row is None:
-                raise HTTPException(status_code=404, detail=f"no rescan {rescan_id}")
+            row = found(rescan_id, session.get(RescanRequest, rescan_id) if valid_id(rescan_id) else None, "rescan")
             return rescan_dict(row)
 
     @app.get("/scans", dependencies=auth)
@@ -108,9 +151,7 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
     @app.get("/scans/{scan_id}", dependencies=auth)
     def get_scan(scan_id: int) -> dict:
         with store.session() as session:
-            scan = session.get(Scan, scan_id)
-            if scan is None:
-                raise HTTPException(status_code=404, detail=f"no scan {scan_id}")
+            scan = found(scan_id, session.get(Scan, scan_id) if valid_id(scan_id) else None, "scan")
             return _scan(session, scan)
 
     @app.get("/findings", dependencies=auth)
@@ -150,9 +191,7 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
         from scanner.reports.exports import case_row
 
         with store.session() as session:
-            case = session.get(Case, case_id)
-            if case is None:
-                raise HTTPException(status_code=404, detail=f"no case {case_id}")
+            case = found(case_id, session.get(Case, case_id) if valid_id(case_id) else None, "case")
             events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
             return {**case_row(case), "events": [
                 {"at": shanghai_iso(e.at), "from": e.from_state, "to": e.to_state, "actor": e.actor, "reason": e.reason}
@@ -170,8 +209,7 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
         from scanner.reports.exports import case_row
 
         with store.session() as session:
-            if session.get(Case, case_id) is None:
-                raise HTTPException(status_code=404, detail=f"no case {case_id}")
+            found(case_id, session.get(Case, case_id) if valid_id(case_id) else None, "case")
         try:
             return case_row(action(CaseBook(config, store)))
         except CaseError as exc:

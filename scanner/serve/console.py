@@ -1,94 +1,260 @@
 """The operator console: server-rendered Chinese pages over the same store and actions as the API.
 
-Cases and findings with filters, a case page with its evidence and audit trail and the rescan, extend
-and waive buttons, the escalation worklist (取消接入), scan history with the trend chart and each scan's
-report. The same token as the API: given once on the login page, kept in an HttpOnly, SameSite=Strict
-cookie (which also keeps other sites from posting the forms).
+Cases and findings with filters and pages, a case page with its evidence and audit trail and the rescan,
+extend and waive buttons, the escalation worklist (取消接入), scan history with the trend chart and each
+scan's report. The same token as the API, given once on the login page; the cookie then holds a random
+session id (the table `console_sessions` keeps only its SHA-256, the session's CSRF token and its expiry),
+never the token. Failed logins are throttled per client address. Every state-changing request carries the
+session's CSRF token in its form and is refused when its Origin/Referer names another origin (SameSite=Strict
+alone does not stop a page on the same host, another port). Errors are Chinese pages, never a trace.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-import json
-from datetime import date, datetime, time
+import math
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from checks import all_checks, codes
 from checks import get as declared
 from core.config import Config
 from scanner.cases import ACTIVE, STATES, CaseBook, CaseError
 from scanner.findings import as_contract
+from scanner.queries import CaseFilter
 from scanner.reports.exports import case_row
+from scanner.reports.jinja import environment
 from scanner.reports.scan_report import ReportError, build, render_html, trend, trend_chart
 from scanner.rescans import Ask, RescanError, enqueue
-from scanner.store.db import Store, shanghai_iso
-from scanner.store.models import Case, CaseEvent, Finding, RescanRequest, Scan, Subject
+from scanner.store.db import Store, as_utc, shanghai_iso
+from scanner.store.models import Case, CaseEvent, ConsoleSession, Finding, RescanRequest, Scan, Subject
 
 COOKIE = "beian_console"
+LOGIN_COOKIE = "beian_login_csrf"  # double-submit token of the login form (there is no session yet)
+SESSION_TTL = timedelta(hours=12)
+MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist, and the database driver would overflow on them
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STATE_LABELS = {"open": "待通知", "notified": "已通知", "extended": "已延期", "overdue": "已逾期", "escalated": "待取消接入",
                 "resolved": "已整改", "waived": "已豁免（误报）"}  # fmt: skip
-PAGE_SIZE = 500
+PAGE_SIZES = (50, 100, 200, 500)
+PAGE_SIZE = 100
 
 
 class NeedLogin(Exception):
     pass
 
 
-def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("scanner.reports", "templates"), undefined=StrictUndefined,
-                      autoescape=select_autoescape(["html", "j2"]))  # fmt: skip
-    env.globals.update(state_labels=STATE_LABELS, catalog={c.code: c for c in all_checks()}, info=declared, quote=quote)
-    env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=1, default=str)
-    return env
+class Forbidden(HTTPException):
+    def __init__(self, detail: str) -> None:
+        super().__init__(403, detail)
+
+
+def valid_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class LoginThrottle:
+    """Failed logins per client address: `free` failures, then each attempt waits base x 2^(failures - free)
+    seconds after the last failure (at most `cap`); attempts in that window are refused without looking at
+    the token. A success clears the address. In memory: `beian serve` is one process, and a restart of the
+    server is not something a guesser can trigger. `now` is injectable for tests."""
+
+    def __init__(self, now: Callable[[], datetime], free: int = 5, base_s: float = 1.0, cap_s: float = 900.0,
+                 max_clients: int = 10_000) -> None:  # fmt: skip
+        self.now, self.free, self.base_s, self.cap_s, self.max_clients = now, free, base_s, cap_s, max_clients
+        self.failures: dict[str, tuple[int, datetime]] = {}
+
+    def wait_s(self, client: str) -> float:
+        failures, last = self.failures.get(client, (0, None))
+        if failures < self.free or last is None:
+            return 0.0
+        delay = min(self.cap_s, self.base_s * 2 ** (failures - self.free))
+        return max(0.0, delay - (self.now() - last).total_seconds())
+
+    def failed(self, client: str) -> None:
+        now = self.now()
+        if len(self.failures) >= self.max_clients and client not in self.failures:
+            cutoff = now - timedelta(seconds=self.cap_s * 2)
+            self.failures = {k: v for k, v in self.failures.items() if v[1] > cutoff}
+        failures, _last = self.failures.get(client, (0, now))
+        self.failures[client] = (failures + 1, now)
+
+    def succeeded(self, client: str) -> None:
+        self.failures.pop(client, None)
+
+
+@dataclass
+class Pager:
+    page: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+    @property
+    def first(self) -> int:
+        return min(self.total, self.offset + 1)
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.offset + self.size)
+
+
+def _pager(session, statement, page: int, size: int) -> Pager:
+    if size not in PAGE_SIZES:
+        raise HTTPException(422, f"每页条数只能是 {'、'.join(map(str, PAGE_SIZES))}")
+    if page < 1 or page > 10_000_000:
+        raise HTTPException(422, "页码须为正整数")
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    return Pager(page, size, total or 0)
 
 
 def _case(session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
+    case = session.get(Case, case_id) if valid_id(case_id) else None
     if case is None:
         raise HTTPException(404, f"没有编号为 {case_id} 的案件")
     return case
 
 
-def create_console(config: Config, store: Store) -> APIRouter:
+def create_console(config: Config, store: Store, now: Callable[[], datetime] | None = None) -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
-    env = _environment()
+    env = environment()
+    shared = {"state_labels": STATE_LABELS, "catalog": {c.code: c for c in all_checks()}, "info": declared, "quote": quote}
+    now = now or (lambda: datetime.now(UTC))
+    throttle = LoginThrottle(now)
+    router.throttle = throttle  # type: ignore[attr-defined] - for tests and the operator's curiosity
 
-    def page(name: str, request: Request, **context) -> HTMLResponse:
+    def page(name: str, request: Request, status_code: int = 200, **context) -> HTMLResponse:
         context.setdefault("msg", request.query_params.get("msg", ""))
+        context.setdefault("csrf", getattr(request.state, "csrf", ""))
         html = env.get_template(f"console/{name}.html.j2").render(provider=config.provider.name,
-                                                                  token_set=bool(config.serve.token), **context)  # fmt: skip
-        return HTMLResponse(html)
+                                                                  token_set=bool(config.serve.token), **shared,
+                                                                  **context)  # fmt: skip
+        response = HTMLResponse(html, status_code=status_code)
+        fresh = getattr(request.state, "new_session", "")
+        if fresh:
+            _set_session_cookie(response, fresh)
+        return response
+
+    def _set_session_cookie(response: Response, session_id: str) -> None:
+        response.set_cookie(COOKIE, session_id, httponly=True, samesite="strict", path="/console",
+                            max_age=int(SESSION_TTL.total_seconds()))  # fmt: skip
+
+    def _new_session(request: Request) -> tuple[str, str]:
+        session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        moment = now()
+        with store.transaction() as session:
+            session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < moment))
+            session.add(ConsoleSession(id_hash=_hash(session_id), csrf=csrf, created_at=moment,
+                                       expires_at=moment + SESSION_TTL,
+                                       client=(request.client.host if request.client else "")[:64]))  # fmt: skip
+        return session_id, csrf
+
+    def _current(request: Request) -> ConsoleSession | None:
+        cookie = request.cookies.get(COOKIE, "")
+        if not cookie or len(cookie) > 100:
+            return None
+        with store.session() as session:
+            row = session.get(ConsoleSession, _hash(cookie))
+        if row is None or as_utc(row.expires_at) <= now():
+            return None
+        return row
 
     def check_login(request: Request) -> None:
-        token = config.serve.token
-        if token and not hmac.compare_digest(request.cookies.get(COOKIE, "").encode(), token.encode()):
+        """A valid session, or (no token configured: loopback only) a fresh one made for this browser."""
+        row = _current(request)
+        if row is None:
+            if config.serve.token:
+                raise NeedLogin()
+            session_id, csrf = _new_session(request)
+            request.state.new_session = session_id
+            request.state.csrf = csrf
+            return
+        request.state.csrf = row.csrf
+
+    def same_origin(request: Request) -> None:
+        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        origin = request.headers.get("origin")
+        if origin is not None:
+            if origin != own:
+                raise Forbidden(f"请求来源 {origin[:100]} 不是本控制台（{own}），已拒绝")
+            return
+        referer = request.headers.get("referer")
+        if referer is not None and referer != own and not referer.startswith(own + "/"):
+            raise Forbidden("请求来源页面不是本控制台，已拒绝")
+
+    def check_post(request: Request, csrf: str) -> None:
+        """Every state-changing request: logged in, from our own origin, with this session's CSRF token."""
+        if _current(request) is None and config.serve.token:
             raise NeedLogin()
+        same_origin(request)
+        row = _current(request)
+        if row is None or not csrf or not hmac.compare_digest(csrf.encode(), row.csrf.encode()):
+            raise Forbidden("表单已失效或缺少校验码（CSRF），请刷新页面后重试")
+        request.state.csrf = row.csrf
 
     def back(path: str, msg: str) -> RedirectResponse:
         return RedirectResponse(f"/console{path}?msg={quote(msg)}", status_code=303)
 
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client else "?"
+
     @router.get("/login")
     def login_form(request: Request) -> HTMLResponse:
-        return page("login", request, error="")
+        token = secrets.token_urlsafe(32)
+        response = page("login", request, error="", csrf=token)
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/console/login")
+        return response
 
     @router.post("/login")
-    def login(request: Request, token: Annotated[str, Form(max_length=500)] = "") -> Response:
+    def login(request: Request, token: Annotated[str, Form(max_length=500)] = "",
+              csrf: Annotated[str, Form(max_length=200)] = "") -> Response:  # fmt: skip
+        same_origin(request)
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
+            raise Forbidden("登录表单已失效或缺少校验码（CSRF），请重新打开登录页")
+        client = client_of(request)
+        wait = throttle.wait_s(client)
+        if wait > 0:
+            response = page("login", request, status_code=429, csrf=expected,
+                            error=f"登录失败次数过多，请 {math.ceil(wait)} 秒后再试")  # fmt: skip
+            response.headers["Retry-After"] = str(math.ceil(wait))
+            return response
         if config.serve.token and not hmac.compare_digest(token.encode(), config.serve.token.encode()):
-            return page("login", request, error="令牌不正确")
+            throttle.failed(client)
+            return page("login", request, status_code=401, error="令牌不正确", csrf=expected)
+        throttle.succeeded(client)
+        session_id, _csrf = _new_session(request)
         response = RedirectResponse("/console/cases", status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/console")
+        _set_session_cookie(response, session_id)
+        response.delete_cookie(LOGIN_COOKIE, path="/console/login")
         return response
 
     @router.post("/logout")
-    def logout() -> Response:
+    def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_post(request, csrf)
+        with store.transaction() as session:
+            session.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == _hash(request.cookies.get(COOKIE, ""))))
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(COOKIE, path="/console")
         return response
@@ -101,36 +267,37 @@ def create_console(config: Config, store: Store) -> APIRouter:
 
     @router.get("/cases")
     def cases(request: Request, state: str = "", check: str = "", province: str = "", deadline_before: str = "",
-              escalated: bool = False) -> HTMLResponse:  # fmt: skip
+              escalated: bool = False, page_no: Annotated[int, Query(alias="page")] = 1,
+              size: int = PAGE_SIZE) -> HTMLResponse:  # fmt: skip
         check_login(request)
         if escalated:
             state = "escalated"
-        statement = select(Case, Subject.province).outerjoin(Subject, Subject.subject_number == Case.subject_number)
         if state == "active" or not state:
-            statement = statement.where(Case.state.in_(ACTIVE))
+            states = list(ACTIVE)
         elif state in STATES:
-            statement = statement.where(Case.state == state)
-        elif state != "all":
-            raise HTTPException(422, f"state: {state!r} is not a case state")
-        if check:
-            if check not in codes():
-                raise HTTPException(422, f"check: {check!r} is not a check code")
-            statement = statement.where(Case.check == check)
-        if province:
-            statement = statement.where(Subject.province == province)
+            states = [state]
+        elif state == "all":
+            states = []
+        else:
+            raise HTTPException(422, f"没有“{state[:50]}”这种案件状态")
+        if check and check not in codes():
+            raise HTTPException(422, f"没有“{check[:80]}”这个检查项")
+        limit = None
         if deadline_before:
             try:
                 limit = datetime.combine(date.fromisoformat(deadline_before), time(23, 59, 59), SHANGHAI)
             except ValueError:
-                raise HTTPException(422, "deadline_before: expected YYYY-MM-DD") from None
-            statement = statement.where(Case.deadline.is_not(None), Case.deadline <= limit)
-        statement = statement.order_by(Case.deadline.is_(None), Case.deadline, Case.id).limit(PAGE_SIZE)
+                raise HTTPException(422, "整改期限须为 YYYY-MM-DD 格式的日期") from None
+        wanted = CaseFilter(states=states, checks=[check] if check else [], provinces=[province] if province else [],
+                            deadline_before=limit)  # fmt: skip
+        statement = wanted.select(with_province=True, by_deadline=True)
         with store.session() as session:
-            rows = [(case_row(c), p or "") for c, p in session.execute(statement)]
+            pager = _pager(session, statement, page_no, size)
+            rows = [(case_row(c), p or "") for c, p in session.execute(statement.offset(pager.offset).limit(pager.size))]
             provinces = sorted({p for p in session.scalars(select(Subject.province).distinct()) if p})
-        return page("cases", request, rows=rows, provinces=provinces, states=STATES, limit=PAGE_SIZE,
-                    f={"state": state or "active", "check": check, "province": province,
-                       "deadline_before": deadline_before})  # fmt: skip
+        f = {"state": state or "active", "check": check, "province": province, "deadline_before": deadline_before}
+        return page("cases", request, rows=rows, provinces=provinces, states=STATES, pager=pager, f=f,
+                    pager_base="/console/cases", sizes=PAGE_SIZES)  # fmt: skip
 
     @router.get("/cases/{case_id}")
     def case_page(request: Request, case_id: int) -> HTMLResponse:
@@ -158,8 +325,8 @@ def create_console(config: Config, store: Store) -> APIRouter:
                         rule=declared(case.check).rule, advice=declared(case.check).remediation)  # fmt: skip
 
     @router.post("/cases/{case_id}/rescan")
-    def case_rescan(request: Request, case_id: int) -> Response:
-        check_login(request)
+    def case_rescan(request: Request, case_id: int, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_post(request, csrf)
         with store.session() as session:
             case = _case(session, case_id)
             ask = Ask(websites=[case.website_number]) if case.website_number else Ask(subjects=[case.subject_number])
@@ -172,8 +339,10 @@ def create_console(config: Config, store: Store) -> APIRouter:
 
     @router.post("/cases/{case_id}/extend")
     def case_extend(request: Request, case_id: int, days: Annotated[int, Form(ge=1, le=60)],
-                    reason: Annotated[str, Form(min_length=1, max_length=1000)], by: Annotated[str, Form(max_length=120)] = "console") -> Response:  # fmt: skip
-        check_login(request)
+                    reason: Annotated[str, Form(min_length=1, max_length=1000)], by: Annotated[str, Form(max_length=120)] = "console",
+                    csrf: Annotated[str, Form(max_length=200)] = "") -> Response:  # fmt: skip
+        check_post(request, csrf)
+        _case_exists(case_id)
         try:
             CaseBook(config, store).extend(case_id, days, reason.strip(), actor=by.strip() or "console")
         except CaseError as exc:
@@ -182,19 +351,25 @@ def create_console(config: Config, store: Store) -> APIRouter:
 
     @router.post("/cases/{case_id}/waive")
     def case_waive(request: Request, case_id: int, reason: Annotated[str, Form(min_length=1, max_length=1000)],
-                   by: Annotated[str, Form(max_length=120)] = "console") -> Response:  # fmt: skip
-        check_login(request)
+                   by: Annotated[str, Form(max_length=120)] = "console",
+                   csrf: Annotated[str, Form(max_length=200)] = "") -> Response:  # fmt: skip
+        check_post(request, csrf)
+        _case_exists(case_id)
         try:
             CaseBook(config, store).waive(case_id, reason.strip(), actor=by.strip() or "console")
         except CaseError as exc:
             return back(f"/cases/{case_id}", f"未能豁免：{exc}")
         return back(f"/cases/{case_id}", "已按误报豁免，页面或备案信息变化后自动失效")
 
+    def _case_exists(case_id: int) -> None:
+        with store.session() as session:
+            _case(session, case_id)
+
     @router.get("/rescans/{rescan_id}")
     def rescan_page(request: Request, rescan_id: int) -> HTMLResponse:
         check_login(request)
         with store.session() as session:
-            row = session.get(RescanRequest, rescan_id)
+            row = session.get(RescanRequest, rescan_id) if valid_id(rescan_id) else None
             if row is None:
                 raise HTTPException(404, f"没有编号为 {rescan_id} 的重新检查")
             scan = session.get(Scan, row.scan_id) if row.scan_id else None
@@ -203,7 +378,8 @@ def create_console(config: Config, store: Store) -> APIRouter:
                         scan={"id": scan.id, "state": scan.state, "stats": scan.stats or {}} if scan else None)  # fmt: skip
 
     @router.get("/findings")
-    def findings(request: Request, check: str = "", province: str = "", website: str = "") -> HTMLResponse:
+    def findings(request: Request, check: str = "", province: str = "", website: str = "",
+                 page_no: Annotated[int, Query(alias="page")] = 1, size: int = PAGE_SIZE) -> HTMLResponse:  # fmt: skip
         check_login(request)
         statement = (select(Finding, Subject.province).outerjoin(Subject, Subject.subject_number == Finding.subject_number)
                      .where(Finding.closed_at.is_(None)))  # fmt: skip
@@ -213,32 +389,44 @@ def create_console(config: Config, store: Store) -> APIRouter:
             statement = statement.where(Subject.province == province)
         if website:
             statement = statement.where(Finding.website_number == website.strip())
-        statement = statement.order_by(Finding.check, Finding.subject_number, Finding.website_number).limit(PAGE_SIZE)
         with store.session() as session:
-            rows = [(as_contract(f), p or "") for f, p in session.execute(statement)]
+            pager = _pager(session, statement, page_no, size)
+            statement = statement.order_by(Finding.check, Finding.subject_number, Finding.website_number, Finding.id)
+            rows = [(as_contract(f), p or "") for f, p in session.execute(statement.offset(pager.offset).limit(pager.size))]
             provinces = sorted({p for p in session.scalars(select(Subject.province).distinct()) if p})
-        return page("findings", request, rows=rows, provinces=provinces, limit=PAGE_SIZE,
-                    f={"check": check, "province": province, "website": website})  # fmt: skip
+        return page("findings", request, rows=rows, provinces=provinces, pager=pager, sizes=PAGE_SIZES,
+                    pager_base="/console/findings", f={"check": check, "province": province, "website": website})  # fmt: skip
 
     @router.get("/scans")
-    def scans(request: Request) -> HTMLResponse:
+    def scans(request: Request, page_no: Annotated[int, Query(alias="page")] = 1, size: int = 50) -> HTMLResponse:
         check_login(request)
         with store.session() as session:
-            recent = session.scalars(select(Scan).order_by(Scan.id.desc()).limit(50)).all()
+            pager = _pager(session, select(Scan), page_no, size)
+            recent = session.scalars(select(Scan).order_by(Scan.id.desc()).offset(pager.offset).limit(pager.size)).all()
             points = trend(session, scans=20)
             rows = [{"id": s.id, "state": s.state, "started_at": shanghai_iso(s.started_at),
                      "finished_at": shanghai_iso(s.finished_at) or "", "selector": s.selector or {},
                      "stats": s.stats or {}} for s in recent]  # fmt: skip
-        return page("scans", request, rows=rows, chart=trend_chart(points) if points else "")
+        return page("scans", request, rows=rows, chart=trend_chart(points) if points else "", pager=pager, f={},
+                    pager_base="/console/scans", sizes=PAGE_SIZES)  # fmt: skip
 
     @router.get("/scans/{scan_id}")
     def scan_report(request: Request, scan_id: int) -> HTMLResponse:
         check_login(request)
+        if not valid_id(scan_id):
+            raise HTTPException(404, f"没有编号为 {scan_id} 的扫描")
         with store.session() as session:
             try:
                 report = build(session, scan_id)
             except ReportError as exc:
-                raise HTTPException(404, str(exc)) from None
+                raise HTTPException(404, f"没有这次扫描的报告：{exc}") from None
         return HTMLResponse(render_html(report, config.provider.name))
 
+    def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
+        titles = {400: "请求有误", 401: "需要登录", 403: "已拒绝", 404: "找不到页面", 405: "不支持此操作",
+                  422: "参数不正确", 429: "请求过多", 500: "服务器内部错误"}  # fmt: skip
+        return page("error", request, status_code=status_code, title=titles.get(status_code, f"错误 {status_code}"),
+                    detail=detail, code=status_code, msg="")  # fmt: skip
+
+    router.error_page = error_page  # type: ignore[attr-defined] - used by the app's exception handlers
     return router
