@@ -408,6 +408,7 @@ class _PageSession:
         self.last_activity = time.monotonic()
         self.deadline = time.monotonic() + config.timeout_s
         self.navigated = False
+        self.left_for = ""  # where the page tried to navigate to (refused): what is left is Chromium's error page
 
     def outcome(self, state: str, reason: str = "", html: str = "") -> Rendered:
         return Rendered(state, html=html, reason=reason, requests=self.requests, bytes=self.bytes,
@@ -424,6 +425,10 @@ class _PageSession:
             if self.in_flight == 0 and now - max(self.last_activity, loaded) >= SETTLE_S:
                 break
             await asyncio.sleep(0.05)
+        if self.left_for or slot.page.url.startswith("chrome-error:"):
+            # a form submitted or location.replace()d away while rendering: the DOM is now Chromium's own error
+            # page (ERR_BLOCKED_BY_CLIENT), not the homepage, so it says nothing about the site
+            return self.outcome("failed", f"页面在渲染时跳转离开（{(self.left_for or slot.page.url)[:200]}），无法判断")
         html = await slot.page.evaluate(SNAPSHOT_JS, MAX_DOM_CHARS)
         return self.outcome("rendered", html=html)
 
@@ -433,6 +438,7 @@ class _PageSession:
         try:
             if request.is_navigation_request() and request.frame.parent_frame is None:
                 if self.navigated:
+                    self.left_for = url
                     self._block(url, "页面跳转（渲染时不跟随）")
                     return await route.abort("blockedbyclient")
                 self.navigated = True

@@ -303,3 +303,29 @@ def test_the_browser_runs_unprivileged_with_its_sandbox_on():
     own_namespace = os.readlink("/proc/self/ns/user")
     sandboxed = [pid for pid, (status, _cmd, ns) in seen.items() if ns != own_namespace and status.get("Seccomp") == "2"]
     assert sandboxed, "no renderer in Chromium's namespace + seccomp sandbox"
+
+
+def test_a_page_that_navigates_away_while_rendered_is_not_judged_on_the_error_page():
+    """A form submitted or location.replace() at load: the navigation is refused, which leaves Chromium's own
+    error page (ERR_BLOCKED_BY_CLIENT) in the tab; judging that would be a false filing.number_missing."""
+    path = _CHROMIUM
+    leaving = {
+        "replace": page("<p>欢迎</p><script>location.replace('/zh/index.html')</script>"),
+        "submit": page("<form id='f' action='/go' method='post'><input name='a' value='1'></form>"
+                       "<script>document.getElementById('f').submit()</script>"),
+    }  # fmt: skip
+
+    async def no_fetch(*_args) -> Fetched:
+        raise AssertionError("nothing to fetch")
+
+    async def run() -> dict:
+        renderer = Renderer(RenderConfig(timeout_s=10), path, "beian-scanner-test")
+        try:
+            return {name: await renderer.render("https://leave.test/", Fetched(200, {"content-type": "text/html"},
+                                                                                html.encode()), no_fetch)
+                    for name, html in leaving.items()}  # fmt: skip
+        finally:
+            await renderer.close()
+
+    for name, outcome in asyncio.run(run()).items():
+        assert outcome.state == "failed" and "跳转离开" in outcome.reason, (name, outcome.state, outcome.reason)
