@@ -9,14 +9,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from core.icp import normalise
 from core.observation import Page
 
 DATA = Path(__file__).parent / "data" / "placeholder.tsv"
 NEAR_EMPTY = 300  # visible characters
 EMPTY = 12
+CHALLENGE = "challenge"  # a firewall's browser check: could not check, not a placeholder
 KIND_NAMES = {
     "server_default": "Web 服务器默认页面", "panel_default": "主机面板默认页面", "directory_listing": "目录列表",
     "domain_for_sale": "域名出售/停放页面", "under_construction": "建设中页面", "empty": "空白页面",
+    "stopped_site": "网站已被停止运行（主机面板停止页）", "error_page": "错误页面（如 404 Not Found）作为首页",
 }  # fmt: skip
 
 
@@ -35,7 +38,8 @@ def terms() -> tuple[Term, ...]:
         if not line.strip() or line.startswith("#"):
             continue
         text, strength, where, kind, *_ = line.split("\t")
-        result.append(Term(text.lower(), strength == "strong", where, kind))
+        # the page's text is normalised (NFKC: "，" becomes ","), so the terms are too
+        result.append(Term(normalise(text).lower(), strength == "strong", where, kind))
     return tuple(result)
 
 

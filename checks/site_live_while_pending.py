@@ -6,8 +6,8 @@ Seed 001 (网站信息 Q16 办理备案期间需要关闭网站吗; 备案审核
 
 from __future__ import annotations
 
-from checks.framework import VIOLATION, Finding, Needs, check
-from checks.placeholder import placeholder_kind
+from checks.framework import VIOLATION, Finding, Needs, cannot, check
+from checks.placeholder import CHALLENGE, placeholder_kind
 from core.observation import Observation
 from core.records import SiteRecord
 from core.statuses import PENDING
@@ -25,7 +25,10 @@ from core.statuses import PENDING
 )
 def live_while_pending(obs: Observation, record: SiteRecord) -> Finding | None:
     fetch = obs.fetch
-    if fetch.state != "page" or placeholder_kind(obs.page) is not None:
+    found = placeholder_kind(obs.page) if fetch.state == "page" else None
+    if found is not None and found[0] == CHALLENGE:
+        return cannot("首页被防火墙的浏览器验证页挡住，无法判断是否已开通网站")
+    if fetch.state != "page" or found is not None:
         return None  # closed, unreachable, or only a default page: fine while the filing is pending
     page = obs.page
     return Finding(f"{fetch.final_url} 返回 HTTP {fetch.status}",

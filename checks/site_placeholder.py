@@ -8,8 +8,8 @@ checks/data/placeholder.tsv (checks/placeholder.py).
 
 from __future__ import annotations
 
-from checks.framework import VIOLATION, Finding, Needs, check
-from checks.placeholder import KIND_NAMES, placeholder_kind
+from checks.framework import VIOLATION, Finding, Needs, cannot, check
+from checks.placeholder import CHALLENGE, KIND_NAMES, placeholder_kind
 from core.observation import Observation
 from core.records import SiteRecord
 
@@ -29,6 +29,8 @@ def placeholder(obs: Observation, record: SiteRecord) -> Finding | None:
     if found is None:
         return None
     kind, term = found
+    if kind == CHALLENGE:
+        return cannot(f"首页被防火墙的浏览器验证页挡住（“{term}”），无法读取网站内容")
     fetch, page = obs.fetch, obs.page
     return Finding(f"{KIND_NAMES.get(kind, kind)}（{fetch.final_url}）",
                    {"url": fetch.final_url, "status": fetch.status, "kind": kind, "matched": term,

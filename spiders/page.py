@@ -158,6 +158,11 @@ _FILING_LABEL = re.compile(r"^\s*(?:网站|本站)?\s*(?:icp)?\s*(?:备案号?�
 _ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
 
 
+# What a framework build's script looks like (webpack/vite/next/nuxt/umi), as opposed to a library include.
+_BUNDLE = re.compile(r"(?:/_next/|/_nuxt/|/static/js/|\.chunk\.js|/assets/index[.-]|(?:^|/)(?:app|main|index|chunk|bundle|vendors?|runtime|"
+                     r"polyfills|umi)[.~-][0-9a-f]{6,})", re.IGNORECASE)  # fmt: skip
+
+
 def _decoded(text: str) -> str:
     """Normalised text with HTML entities that survived parsing decoded (SEO spam double-encodes them)."""
     if "&" in text and _ENTITY.search(text):
@@ -190,7 +195,7 @@ def extract(html: str | bytes, base_url: str = "") -> Page:
     facts.meta_text = _decoded(" ".join(described))
     scripts = list(root.iter("script"))
     facts.scripts = len(scripts)
-    bundles = any((s.get("type") or "") == "module" or s.get("src") for s in scripts)
+    bundles = any((s.get("type") or "") == "module" or _BUNDLE.search(s.get("src") or "") for s in scripts)
     for script in scripts:
         match = _JS_LOCATION.search(script.text or "")
         if match and len((script.text or "").strip()) < 500:
@@ -308,11 +313,14 @@ def _signals(html: str | bytes, hrefs: list[str], generator: str) -> dict:
 
 
 def _looks_like_app_shell(root: etree._Element, facts: Page, bundles: bool) -> bool:
-    """Near-empty visible text, a mount element and script bundles: the page is built by JavaScript."""
+    """Built by JavaScript: little visible text and an empty mount element (<div id="app"></div>), or almost no
+    text and a framework build (module scripts, hashed bundles). A short page that merely loads jQuery or
+    Bootstrap is what it shows, and is judged on it."""
     if len(facts.text) > 200 or facts.scripts == 0:
         return False
     for element in root.iter("div", "main", "section", "app"):
         marker = (element.get("id") or "").lower()
-        if marker in ("app", "root", "__next", "__nuxt", "main", "application") or element.get("data-reactroot") is not None:
+        mount = marker in ("app", "root", "__next", "__nuxt", "application") or element.get("data-reactroot") is not None
+        if mount and len(element.text_content().strip()) < 20:
             return True
-    return bundles
+    return bundles and len(facts.text) < 50
