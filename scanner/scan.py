@@ -44,7 +44,6 @@ class ScanContext:
     progress: Progress
     batches: Iterator[list[SiteRecord]]  # the websites to crawl, read lazily from the store
     is_placeholder: Callable[[Page], bool]  # the crawl prefers a real page over a placeholder
-    resolver: object = None
     timing: Counter = field(default_factory=Counter)
     renderer: object = None  # spiders.render.RenderThread, or None when rendering is off
     render_off: str = ""  # why it is off

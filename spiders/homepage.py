@@ -175,6 +175,18 @@ class HomepageSpider(scrapy.Spider):
             yield self._finish(job)
             return
 
+    def _refusal(self, host: str) -> str:
+        """Why the guarded resolver gave Scrapy no address for `host`: the policy's verdicts on the same DNS
+        answer ("" when DNS itself gave none)."""
+        host = host.lower().rstrip(".").strip("[]")
+        if parse_address(host) is not None:
+            addresses = [host]
+        else:
+            answer = self.ctx.dns.cached(ascii_host(host))
+            addresses = answer.addresses if answer is not None else []
+        allowed, reason, _private = self._screen(addresses)
+        return "" if allowed or not addresses else reason
+
     def _screen(self, addresses: list[str]) -> tuple[list[str], str, bool]:
         """(the addresses the policy allows, why each refused one is refused, whether one was private)."""
         verdicts = [(a, self.ctx.policy.verdict(a)) for a in addresses]
@@ -315,7 +327,8 @@ class HomepageSpider(scrapy.Spider):
     async def failed(self, failure):
         request = failure.request
         job: Job = request.meta["job"]
-        kind, ours, detail = _classify_failure(failure, self.ctx.resolver, urlsplit(request.url).hostname or "")
+        host = urlsplit(request.url).hostname or ""
+        kind, ours, detail = _classify_failure(failure, self._refusal(host) if failure.check(tx_error.DNSLookupError) else "")
         attempt = {"url": request.url, "failure": kind, "error": detail, "ours": ours,
                    "elapsed_ms": round((time.monotonic() - request.meta["started"]) * 1000)}  # fmt: skip
         job.attempts.append(attempt)
@@ -331,8 +344,6 @@ class HomepageSpider(scrapy.Spider):
                  *job.extra_hosts}  # fmt: skip
         for host in hosts:
             ctx.dns.forget(host)
-            if ctx.resolver is not None:
-                ctx.resolver.refused.pop(host, None)
 
     def _finish(self, job: Job) -> dict:
         self._forget(job)
@@ -441,11 +452,11 @@ def _describe(value) -> str:
     return f"{type(value).__name__}: {value}"[:300]
 
 
-def _classify_failure(failure, resolver, host: str) -> tuple[str, bool, str]:
-    """(kind, is it our failure, detail) for a download error."""
+def _classify_failure(failure, refused: str = "") -> tuple[str, bool, str]:
+    """(kind, is it our failure, detail) for a download error; `refused` says why the address policy left a
+    host no address to connect to (for a DNS lookup failure)."""
     text = _describe(failure.value)
     if failure.check(tx_error.DNSLookupError):
-        refused = resolver.refused.get(host, "") if resolver else ""
         if "private" in refused:
             return "private", False, f"not fetched: {refused}"
         if refused and "only_ranges" in refused:

@@ -34,14 +34,11 @@ class GuardedResolver:
         self.reactor = reactor
         self.view = view
         self.policy = policy
-        self.refused: dict[str, str] = {}  # host -> why nothing could be connected to (until the site is done)
 
     @classmethod
     def from_crawler(cls, crawler, reactor):
         context = crawler.beian_context
-        resolver = cls(reactor, context.dns, context.policy)
-        context.resolver = resolver
-        return resolver
+        return cls(reactor, context.dns, context.policy)
 
     def install_on_reactor(self) -> None:
         self.reactor.installNameResolver(self)
@@ -67,15 +64,9 @@ class GuardedResolver:
         return resolutionReceiver
 
     def _deliver(self, receiver, host: str, addresses: list[str], port: int, error: str = "") -> None:
-        allowed, reasons = [], []
-        for address in addresses:
-            verdict = self.policy.verdict(address)
-            if verdict.allowed:
-                allowed.append(address)
-            else:
-                reasons.append(f"{address}: {verdict.reason}")
-        if not allowed:
-            self.refused[host] = "; ".join(reasons) or error or "no address"
+        # Only what the policy allows reaches Twisted; with nothing left the download fails with DNSLookupError,
+        # and the spider asks the same policy why (HomepageSpider._refusal).
+        allowed = [address for address in addresses if self.policy.verdict(address).allowed]
         for address in allowed:
             ip = parse(address)
             receiver.addressResolved((IPv6Address if ip.version == 6 else IPv4Address)("TCP", address, port))

@@ -38,7 +38,7 @@ def test_ip_literals_in_urls_and_redirects_are_policed():
         receiver = Receiver()
         resolver.resolveHostName(receiver, literal, 80)
         assert receiver.began and receiver.completed and receiver.addresses == [], literal
-        assert "private" in resolver.refused[literal.strip("[]")]
+        assert resolver.policy.verdict(literal.strip("[]")).reason == "private", literal
     receiver = Receiver()
     resolver.resolveHostName(receiver, "45.76.1.2", 443)
     assert receiver.addresses == ["45.76.1.2"]
