@@ -10,7 +10,8 @@ import ipaddress
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,146 +26,6 @@ class ConfigError(Exception):
     """A configuration problem; str() is a single line naming the key."""
 
 
-@dataclass(frozen=True)
-class ProviderRange:
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network
-    region: str = MAINLAND  # only mainland (CN) ranges count as the provider's own for filing
-
-    @property
-    def mainland(self) -> bool:
-        return self.region == MAINLAND
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    name: str = "示例云"
-    code: str = ""
-    ip_ranges: tuple[ProviderRange, ...] = ()
-    cdn_cname_suffixes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DnsConfig:
-    nameservers: tuple[tuple[str, int], ...] = ()  # empty = the system's resolvers
-    timeout_s: float = 3.0
-
-
-@dataclass(frozen=True)
-class FetchConfig:
-    timeout_s: float = 10.0
-    allow_ranges: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    # When non-empty, nothing outside these ranges is ever fetched (e.g. a provider that only crawls
-    # its own address space, or a sandbox that must never leave loopback).
-    only_ranges: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    max_bytes: int = 2 * 1024 * 1024
-    max_redirects: int = 5
-    concurrency: int = 256
-    per_ip_concurrency: int = 8
-    retries: int = 1
-    user_agent: str = "beian-scanner/0.1 (+{contact_url})"
-    contact_url: str = "https://example.com/beian-scanner"
-
-
-@dataclass(frozen=True)
-class OwnershipConfig:
-    rdap_url: str = ""
-    known_networks: str = ""  # extra prefix -> network-name file (TSV), beside the built-in one
-    cache_ttl_days: int = 30
-
-
-@dataclass(frozen=True)
-class NoticesConfig:
-    smtp_url: str = ""  # smtp://, smtps:// or smtp+starttls://[user:password@]host[:port]; empty = .eml files
-    sender: str = "beian@examplecloud.cn"
-    sender_name: str = ""  # display name; default: the provider's name
-    outbox_dir: str = "outbox"
-    operator_email: str = ""  # escalations and alerts also go here when set
-    rate_per_minute: float = 60.0
-    max_attempts: int = 8  # per message, for 4xx/5xx replies; then it is marked failed and an alert raised
-    retry_base_s: float = 300.0  # backoff: base * 2^(attempt-1), capped at 6 hours
-    timeout_s: float = 30.0
-
-
-@dataclass(frozen=True)
-class DeadlinesConfig:
-    working_days: int = 10
-    reminder_days: int = 3  # working days before the deadline
-    time_of_day: str = "18:00"  # Asia/Shanghai, on the last working day
-    # chinese-calendar covers the years it was released for; later years fall back to weekends plus
-    # this operator-maintained table (dates "YYYY-MM-DD"): holidays, and weekend days that are 调休 workdays.
-    holidays: tuple[str, ...] = ()
-    workdays: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CasesConfig:
-    # The operator's overrides of the scans in a row that must see a finding before a case opens (each check
-    # declares its default: checks.framework.Check.confirm_scans).
-    confirm_scans: tuple[tuple[str, int], ...] = ()
-    # Crawl-health gate: a scan whose failure share (unreachable, DNS failure, could not check) is above
-    # max(min_share, baseline * factor, baseline + margin) holds its notices and raises an alert.
-    health_min_share: float = 0.15
-    health_factor: float = 3.0
-    health_margin: float = 0.10
-    health_baseline_scans: int = 5
-
-
-@dataclass(frozen=True)
-class ServeConfig:
-    listen: str = "127.0.0.1:8700"
-    token: str = ""  # empty: the API listens on loopback only
-    # Cron expressions in Asia/Shanghai: 5 fields (minute hour day month weekday), or 6 with seconds first.
-    nightly_scan: str = "0 2 * * *"
-    sweep: str = "30 8 * * *"  # reminders, deadlines passed, notices; then delivery
-    weekly_report: str = "0 9 * * mon"
-    notices_after_scan: bool = True
-    max_parallel_scans: int = 2  # the nightly scan and one operator rescan side by side
-    poll_s: float = 2.0
-
-    @property
-    def host(self) -> str:
-        return self.listen.rpartition(":")[0].strip("[]")
-
-    @property
-    def port(self) -> int:
-        return int(self.listen.rpartition(":")[2])
-
-
-@dataclass(frozen=True)
-class RenderConfig:
-    """Headless Chromium for homepages whose footer or content exists only after JavaScript runs."""
-
-    enabled: str = "auto"  # "auto": on when Chromium and playwright are found; "on": required; "off"
-    chromium_path: str = ""  # empty: $BEIAN_CHROMIUM, then chromium / chromium-browser / google-chrome on PATH
-    pages: int = 4  # pages rendered at once (one browser per scan)
-    timeout_s: float = 15.0  # per page: load, scripts, the requests they make
-    max_bytes: int = 8 * 1024 * 1024  # per page, everything its scripts fetch
-    max_requests: int = 60  # per page
-    max_pages: int = 20000  # per scan; past it pages are judged on their static HTML
-    user: str = "beian-render"  # a scan running as root runs the browser as this user (created when missing)
-
-
-@dataclass(frozen=True)
-class FilingConfig:
-    # Provinces (ICP abbreviations such as 京, 粤) whose bureau requires the website number, not just the
-    # subject number, on the homepage.
-    require_website_number: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Config:
-    database: str = DEFAULT_DATABASE
-    provider: ProviderConfig = field(default_factory=ProviderConfig)
-    dns: DnsConfig = field(default_factory=DnsConfig)
-    fetch: FetchConfig = field(default_factory=FetchConfig)
-    ownership: OwnershipConfig = field(default_factory=OwnershipConfig)
-    notices: NoticesConfig = field(default_factory=NoticesConfig)
-    deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
-    cases: CasesConfig = field(default_factory=CasesConfig)
-    serve: ServeConfig = field(default_factory=ServeConfig)
-    render: RenderConfig = field(default_factory=RenderConfig)
-    filing: FilingConfig = field(default_factory=FilingConfig)
-    source: str = "<defaults>"
 
 
 def _network(value: Any, key: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -265,94 +126,7 @@ def _database(value: Any) -> str:
     return text
 
 
-_SECTION_PARSERS: dict[str, dict[str, Any]] = {
-    "provider": {
-        "name": _string,
-        "code": _string,
-        "ip_ranges": lambda v, k: tuple(_provider_range(x, f"{k}[{i}]") for i, x in enumerate(_list(v, k))),
-        "cdn_cname_suffixes": lambda v, k: tuple(s.lower().strip(".") for s in _strings(v, k)),
-    },
-    "dns": {
-        "nameservers": lambda v, k: tuple(_nameserver(x, f"{k}[{i}]") for i, x in enumerate(_list(v, k))),
-        "timeout_s": lambda v, k: float(_positive(v, k)),
-    },
-    "fetch": {
-        "timeout_s": lambda v, k: float(_positive(v, k)),
-        "allow_ranges": _networks,
-        "only_ranges": _networks,
-        "max_bytes": lambda v, k: _positive(v, k, integer=True),
-        "max_redirects": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
-        "concurrency": lambda v, k: _positive(v, k, integer=True),
-        "per_ip_concurrency": lambda v, k: _positive(v, k, integer=True),
-        "retries": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
-        "user_agent": _string,
-        "contact_url": lambda v, k: _url(v, k, ("http", "https")),
-    },
-    "ownership": {
-        "rdap_url": lambda v, k: _url(v, k, ("http", "https")),
-        "known_networks": _string,
-        "cache_ttl_days": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
-    },
-    "notices": {
-        "smtp_url": lambda v, k: _url(v, k, ("smtp", "smtps", "smtp+starttls")),
-        "sender": lambda v, k: _email(v, k),
-        "sender_name": _string,
-        "outbox_dir": _string,
-        "operator_email": lambda v, k: _email(v, k) if v else "",
-        "rate_per_minute": lambda v, k: float(_positive(v, k)),
-        "max_attempts": lambda v, k: _positive(v, k, integer=True),
-        "retry_base_s": lambda v, k: float(_positive(v, k, allow_zero=True)),
-        "timeout_s": lambda v, k: float(_positive(v, k)),
-    },
-    "deadlines": {
-        "working_days": lambda v, k: _positive(v, k, integer=True),
-        "reminder_days": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
-        "time_of_day": lambda v, k: _time_of_day(v, k),
-        "holidays": lambda v, k: _dates(v, k),
-        "workdays": lambda v, k: _dates(v, k),
-    },
-    "cases": {
-        "confirm_scans": lambda v, k: _confirm_scans(v, k),
-        "health_min_share": lambda v, k: float(_share(v, k)),
-        "health_factor": lambda v, k: float(_positive(v, k)),
-        "health_margin": lambda v, k: float(_share(v, k)),
-        "health_baseline_scans": lambda v, k: _positive(v, k, integer=True),
-    },
-    "filing": {"require_website_number": _strings},
-    "render": {
-        "enabled": lambda v, k: _render_enabled(v, k),
-        "chromium_path": _string,
-        "pages": lambda v, k: _positive(v, k, integer=True),
-        "timeout_s": lambda v, k: float(_positive(v, k)),
-        "max_bytes": lambda v, k: _positive(v, k, integer=True),
-        "max_requests": lambda v, k: _positive(v, k, integer=True),
-        "max_pages": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
-        "user": _string,
-    },
-    "serve": {
-        "listen": lambda v, k: _listen(v, k),
-        "token": _string,
-        "nightly_scan": lambda v, k: _cron(v, k),
-        "sweep": lambda v, k: _cron(v, k),
-        "weekly_report": lambda v, k: _cron(v, k),
-        "notices_after_scan": lambda v, k: _bool(v, k),
-        "max_parallel_scans": lambda v, k: _positive(v, k, integer=True),
-        "poll_s": lambda v, k: float(_positive(v, k)),
-    },
-}
 
-_SECTION_CLASSES = {
-    "provider": ProviderConfig,
-    "dns": DnsConfig,
-    "fetch": FetchConfig,
-    "ownership": OwnershipConfig,
-    "notices": NoticesConfig,
-    "deadlines": DeadlinesConfig,
-    "cases": CasesConfig,
-    "serve": ServeConfig,
-    "filing": FilingConfig,
-    "render": RenderConfig,
-}
 
 
 def _email(value: Any, key: str) -> str:
@@ -388,7 +162,7 @@ def _share(value: Any, key: str) -> float:
     number = _positive(value, key, allow_zero=True)
     if number > 1:
         raise ConfigError(f"{key}: a share between 0 and 1, got {value!r}")
-    return number
+    return float(number)
 
 
 def _confirm_scans(value: Any, key: str) -> tuple[tuple[str, int], ...]:
@@ -467,6 +241,168 @@ def _list(value: Any, key: str) -> list:
     return value
 
 
+def _positive_float(value: Any, key: str) -> float:
+    return float(_positive(value, key))
+
+
+def _positive_int(value: Any, key: str) -> int:
+    return _positive(value, key, integer=True)
+
+
+def _count(value: Any, key: str) -> int:
+    return _positive(value, key, integer=True, allow_zero=True)
+
+
+def setting(default: Any, parse: Callable[[Any, str], Any]) -> Any:
+    """A config key: its default, and the function that validates a TOML value for it (declared once)."""
+    return field(default=default, metadata={"parse": parse})
+
+
+@dataclass(frozen=True)
+class ProviderRange:
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    region: str = MAINLAND  # only mainland (CN) ranges count as the provider's own for filing
+
+    @property
+    def mainland(self) -> bool:
+        return self.region == MAINLAND
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    name: str = setting("示例云", _string)
+    code: str = setting("", _string)
+    ip_ranges: tuple[ProviderRange, ...] = setting((), lambda v, k: tuple(_provider_range(x, f"{k}[{i}]") for i, x in enumerate(_list(v, k))))
+    cdn_cname_suffixes: tuple[str, ...] = setting((), lambda v, k: tuple(s.lower().strip(".") for s in _strings(v, k)))
+
+
+@dataclass(frozen=True)
+class DnsConfig:
+    nameservers: tuple[tuple[str, int], ...] = setting((), lambda v, k: tuple(_nameserver(x, f"{k}[{i}]") for i, x in enumerate(_list(v, k))))  # empty = the system's resolvers
+    timeout_s: float = setting(3.0, _positive_float)
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    timeout_s: float = setting(10.0, _positive_float)
+    allow_ranges: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = setting((), _networks)
+    # When non-empty, nothing outside these ranges is ever fetched (e.g. a provider that only crawls
+    # its own address space, or a sandbox that must never leave loopback).
+    only_ranges: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = setting((), _networks)
+    max_bytes: int = setting(2 * 1024 * 1024, _positive_int)
+    max_redirects: int = setting(5, _count)
+    concurrency: int = setting(256, _positive_int)
+    per_ip_concurrency: int = setting(8, _positive_int)
+    retries: int = setting(1, _count)
+    user_agent: str = setting("beian-scanner/0.1 (+{contact_url})", _string)
+    contact_url: str = setting("https://example.com/beian-scanner", lambda v, k: _url(v, k, ("http", "https")))
+
+
+@dataclass(frozen=True)
+class OwnershipConfig:
+    rdap_url: str = setting("", lambda v, k: _url(v, k, ("http", "https")))
+    known_networks: str = setting("", _string)  # extra prefix -> network-name file (TSV), beside the built-in one
+    cache_ttl_days: int = setting(30, _count)
+
+
+@dataclass(frozen=True)
+class NoticesConfig:
+    smtp_url: str = setting("", lambda v, k: _url(v, k, ("smtp", "smtps", "smtp+starttls")))  # smtp://, smtps:// or smtp+starttls://[user:password@]host[:port]; empty = .eml files
+    sender: str = setting("beian@examplecloud.cn", lambda v, k: _email(v, k))
+    sender_name: str = setting("", _string)  # display name; default: the provider's name
+    outbox_dir: str = setting("outbox", _string)
+    operator_email: str = setting("", lambda v, k: _email(v, k) if v else "")  # escalations and alerts also go here when set
+    rate_per_minute: float = setting(60.0, _positive_float)
+    max_attempts: int = setting(8, _positive_int)  # per message, for 4xx/5xx replies; then it is marked failed and an alert raised
+    retry_base_s: float = setting(300.0, lambda v, k: float(_positive(v, k, allow_zero=True)))  # backoff: base * 2^(attempt-1), capped at 6 hours
+    timeout_s: float = setting(30.0, _positive_float)
+
+
+@dataclass(frozen=True)
+class DeadlinesConfig:
+    working_days: int = setting(10, _positive_int)
+    reminder_days: int = setting(3, _count)  # working days before the deadline
+    time_of_day: str = setting("18:00", lambda v, k: _time_of_day(v, k))  # Asia/Shanghai, on the last working day
+    # chinese-calendar covers the years it was released for; later years fall back to weekends plus
+    # this operator-maintained table (dates "YYYY-MM-DD"): holidays, and weekend days that are 调休 workdays.
+    holidays: tuple[str, ...] = setting((), lambda v, k: _dates(v, k))
+    workdays: tuple[str, ...] = setting((), lambda v, k: _dates(v, k))
+
+
+@dataclass(frozen=True)
+class CasesConfig:
+    # The operator's overrides of the scans in a row that must see a finding before a case opens (each check
+    # declares its default: checks.framework.Check.confirm_scans).
+    confirm_scans: tuple[tuple[str, int], ...] = setting((), lambda v, k: _confirm_scans(v, k))
+    # Crawl-health gate: a scan whose failure share (unreachable, DNS failure, could not check) is above
+    # max(min_share, baseline * factor, baseline + margin) holds its notices and raises an alert.
+    health_min_share: float = setting(0.15, _share)
+    health_factor: float = setting(3.0, _positive_float)
+    health_margin: float = setting(0.10, _share)
+    health_baseline_scans: int = setting(5, _positive_int)
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    listen: str = setting("127.0.0.1:8700", lambda v, k: _listen(v, k))
+    token: str = setting("", _string)  # empty: the API listens on loopback only
+    # Cron expressions in Asia/Shanghai: 5 fields (minute hour day month weekday), or 6 with seconds first.
+    nightly_scan: str = setting("0 2 * * *", lambda v, k: _cron(v, k))
+    sweep: str = setting("30 8 * * *", lambda v, k: _cron(v, k))  # reminders, deadlines passed, notices; then delivery
+    weekly_report: str = setting("0 9 * * mon", lambda v, k: _cron(v, k))
+    notices_after_scan: bool = setting(True, lambda v, k: _bool(v, k))
+    max_parallel_scans: int = setting(2, _positive_int)  # the nightly scan and one operator rescan side by side
+    poll_s: float = setting(2.0, _positive_float)
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """Headless Chromium for homepages whose footer or content exists only after JavaScript runs."""
+
+    enabled: str = setting("auto", lambda v, k: _render_enabled(v, k))  # "auto": on when Chromium and playwright are found; "on": required; "off"
+    chromium_path: str = setting("", _string)  # empty: $BEIAN_CHROMIUM, then chromium / chromium-browser / google-chrome on PATH
+    pages: int = setting(4, _positive_int)  # pages rendered at once (one browser per scan)
+    timeout_s: float = setting(15.0, _positive_float)  # per page: load, scripts, the requests they make
+    max_bytes: int = setting(8 * 1024 * 1024, _positive_int)  # per page, everything its scripts fetch
+    max_requests: int = setting(60, _positive_int)  # per page
+    max_pages: int = setting(20000, _count)  # per scan; past it pages are judged on their static HTML
+    user: str = setting("beian-render", _string)  # a scan running as root runs the browser as this user (created when missing)
+
+
+@dataclass(frozen=True)
+class FilingConfig:
+    # Provinces (ICP abbreviations such as 京, 粤) whose bureau requires the website number, not just the
+    # subject number, on the homepage.
+    require_website_number: tuple[str, ...] = setting((), _strings)
+
+
+@dataclass(frozen=True)
+class Config:
+    database: str = DEFAULT_DATABASE
+    provider: ProviderConfig = field(default_factory=ProviderConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    ownership: OwnershipConfig = field(default_factory=OwnershipConfig)
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
+    deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
+    cases: CasesConfig = field(default_factory=CasesConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    filing: FilingConfig = field(default_factory=FilingConfig)
+    source: str = "<defaults>"
+
+
+_SECTIONS = {f.name: f.default_factory for f in fields(Config) if f.name not in ("database", "source")}
+
+
 def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:
     """Validate a TOML-shaped dict into a Config; raises ConfigError naming the key."""
     kwargs: dict[str, Any] = {"source": source}
@@ -474,18 +410,19 @@ def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:
         if key == "database":
             kwargs["database"] = _database(value)
             continue
-        parsers = _SECTION_PARSERS.get(key)
-        if parsers is None:
+        section_class = _SECTIONS.get(key)
+        if section_class is None:
             raise ConfigError(f"{key}: unknown key")
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a [{key}] table")
+        keys = {f.name: f for f in fields(section_class) if "parse" in f.metadata}
         section: dict[str, Any] = {}
         for sub, sub_value in value.items():
-            parser = parsers.get(sub)
-            if parser is None:
+            declared = keys.get(sub)
+            if declared is None:
                 raise ConfigError(f"{key}.{sub}: unknown key")
-            section[sub] = parser(sub_value, f"{key}.{sub}")
-        kwargs[key] = _SECTION_CLASSES[key](**section)
+            section[sub] = declared.metadata["parse"](sub_value, f"{key}.{sub}")
+        kwargs[key] = section_class(**section)
     return Config(**kwargs)
 
 
