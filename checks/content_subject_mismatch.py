@@ -25,7 +25,7 @@ POSING_AS_GOVERNMENT = ("企业",)
     title="网站内容与主体性质不符",
     rule="个人备案网站只能发布个人相关的非经营性内容，不得出现企业、论坛、商城等内容；单位网站内容须与单位性质相符。",
     remediation="请删除与备案主体性质不符的内容，或以相应的单位主体重新办理备案。",
-    doc="a 个人 site carries no enterprise, forum, shop, government or 前置审批 content; a company site does not present itself as a government body",
+    doc="a 个人 site carries no enterprise, forum, shop, government or 前置审批 content; a company site does not present itself as a government body (public institutions may publish 信息公开)",
     after=SITE_CHECKS,
 )
 def subject_mismatch(obs: Observation, record: SiteRecord) -> Finding | None:

@@ -82,7 +82,7 @@ def problem(kind: str, number: str) -> str | None:
     title="证件号码格式或校验位错误",
     rule="主体证件号码须真实有效：统一社会信用代码、居民身份证号码须通过格式与校验位核验。",
     remediation="请核对并更正主体证件号码，确保与证件原件一致。",
-    doc="USCC and resident ID numbers pass format and check digit",
+    doc="USCC and resident ID numbers pass format and check digit (a resident ID's region code may postdate the birth year)",
     needs=Needs.REGISTRY,
     scope=Scope.SUBJECT,
     notice_field="主体证件号码",

@@ -20,7 +20,9 @@ from core.records import SiteRecord
     title="网站首页为空白、默认页或建设中页面",
     rule="已备案网站须有与备案信息相符的实际内容，不得为服务器默认页、建设中、域名出售或空白页面。",
     remediation="请上线与备案的网站名称、服务内容相符的正式网站内容；暂不开站的，请申请注销网站备案或取消接入。",
-    doc="not a server/panel default page, 建设中, domain-for-sale, directory listing or empty page (`checks/data/placeholder.tsv`)",
+    doc="not a server/panel default page, a panel's stopped-site page, an error page served as the homepage, 建设中, "
+        "domain-for-sale, directory listing or empty page (`checks/data/placeholder.tsv`); a firewall's browser check in "
+        "front of the site is \"could not check\"",
     needs=Needs.PAGE,
     confirm_scans=2,
 )
