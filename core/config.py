@@ -152,6 +152,14 @@ class FilingConfig:
 
 
 @dataclass(frozen=True)
+class RegistryConfig:
+    # `beian registry import` refuses a file that would mark more than this share of the stored live
+    # websites (or subjects) removed, unless --allow-mass-removal is given: a truncated or mis-built
+    # export must not empty the registry.
+    max_removal_share: float = 0.2
+
+
+@dataclass(frozen=True)
 class Config:
     database: str = DEFAULT_DATABASE
     provider: ProviderConfig = field(default_factory=ProviderConfig)
@@ -164,6 +172,7 @@ class Config:
     serve: ServeConfig = field(default_factory=ServeConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     filing: FilingConfig = field(default_factory=FilingConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
     source: str = "<defaults>"
 
 
@@ -319,6 +328,7 @@ _SECTION_PARSERS: dict[str, dict[str, Any]] = {
         "health_baseline_scans": lambda v, k: _positive(v, k, integer=True),
     },
     "filing": {"require_website_number": _strings},
+    "registry": {"max_removal_share": lambda v, k: float(_share(v, k))},
     "render": {
         "enabled": lambda v, k: _render_enabled(v, k),
         "chromium_path": _string,
@@ -351,6 +361,7 @@ _SECTION_CLASSES = {
     "serve": ServeConfig,
     "filing": FilingConfig,
     "render": RenderConfig,
+    "registry": RegistryConfig,
 }
 
 
