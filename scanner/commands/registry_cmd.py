@@ -25,7 +25,7 @@ def register(sub) -> None:
         help="import a registry file (.json per CONTRACT §2, or flat .csv/.xlsx); idempotent",
         description="Upsert subjects and websites keyed by filing number. Records missing from the file are "
         "marked removed (history kept). A file with structural errors stores nothing, and so does one that "
-        "would mark more than registry.max_removal_share (default 20 %%) of the stored websites or subjects "
+        "would mark more than registry.max_removal_share (default 20 %) of the stored websites or subjects "
         "removed.",
     )
     p.add_argument("path", metavar="PATH")

@@ -7,6 +7,7 @@ a strange name) are kept as they are and judged later by the registry checks.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -102,6 +103,7 @@ class _Errors:
         self.lines.append(f"{self.source}:{row}:{field}: {' '.join(message.splitlines())}")
 
 
+@functools.lru_cache(maxsize=1024)  # each domain is checked twice in a row (records, then errors)
 def normalise_hostname(value: str) -> str | None:
     """Lower-case hostname (Unicode kept for IDNs), or None when it is not a hostname."""
     text = value.strip().lower().rstrip(".")
@@ -125,15 +127,17 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _bad_text(text: str) -> str | None:
     """Why a string cannot be stored (a NUL, a lone surrogate), or None."""
-    if "\x00" in text:
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
         return "contains a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return f"contains a lone surrogate U+{ord(text[exc.start]):04X} (not valid Unicode)"
-    return None
+    return f"contains a lone surrogate U+{ord(found.group()):04X} (not valid Unicode)"
 
 
 _JSON_TYPE = {bool: "true/false", dict: "an object", list: "a list"}
@@ -142,6 +146,8 @@ _JSON_TYPE = {bool: "true/false", dict: "an object", list: "a list"}
 def _json_text(data: dict, key: str, row: str, errors: _Errors, label: str | None = None) -> str:
     """A text field of a JSON record: a string or a number; anything else is an error naming the field."""
     value = data.get(key)
+    if type(value) is str and _UNSTORABLE.search(value) is None:  # the common case, first
+        return value.strip()
     label = label or key
     if value is None:
         return ""
