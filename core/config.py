@@ -385,6 +385,14 @@ class FilingConfig:
 
 
 @dataclass(frozen=True)
+class RegistryConfig:
+    # `beian registry import` refuses a file that would mark more than this share of the stored live
+    # websites (or subjects) removed, unless --allow-mass-removal is given: a truncated or mis-built
+    # export must not empty the registry.
+    max_removal_share: float = setting(0.2, _share)
+
+
+@dataclass(frozen=True)
 class Config:
     database: str = DEFAULT_DATABASE
     provider: ProviderConfig = field(default_factory=ProviderConfig)
@@ -397,6 +405,7 @@ class Config:
     serve: ServeConfig = field(default_factory=ServeConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     filing: FilingConfig = field(default_factory=FilingConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
     source: str = "<defaults>"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import sys
 from collections.abc import Callable
 
@@ -47,6 +48,34 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE
+
+
+def _stdout_reader_gone(exc: BaseException) -> bool:
+    """True when `exc` is (or was caused by) a BrokenPipeError and it is our stdout whose reader went
+    away (`beian findings | head`). A broken pipe to a mail server or a database is a real failure."""
+    seen, cause = 0, exc
+    while cause is not None and not isinstance(cause, BrokenPipeError) and seen < 10:
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    if not isinstance(cause, BrokenPipeError):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))  # a pipe with no reader left
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+        return False
+
+
+def _quiet_exit() -> int:
+    """Stop quietly, as Unix tools do; stdout goes to /dev/null so that Python's final flush of what is
+    still buffered cannot fail again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
@@ -54,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config) if getattr(args, "needs_config", True) else Config()
         check_codes(config, codes())
-        return int(func(args, config) or 0)
+        code = int(func(args, config) or 0)
+        sys.stdout.flush()  # a reader that went away shows here, inside the handler below, not at exit
+        return code
     except (ConfigError, StoreError, CommandError) as exc:
         print(f"beian: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -62,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         print("beian: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: one line for the operator, the traceback on request
+        if _stdout_reader_gone(exc):
+            return _quiet_exit()
         if os.environ.get("BEIAN_DEBUG"):
             raise
         print(f"beian: internal error: {type(exc).__name__}: {exc} (set BEIAN_DEBUG=1 for details)", file=sys.stderr)

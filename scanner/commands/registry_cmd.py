@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from core.config import Config
 from scanner.commands.common import CommandError, open_store
-from scanner.registry.importer import import_file
+from scanner.registry.importer import MassRemovalError, import_file
 from scanner.registry.parse import RegistryFileError
 from scanner.store.db import shanghai_iso
 from scanner.store.models import Contact, Domain, PreApproval, Subject, Website
@@ -24,9 +24,16 @@ def register(sub) -> None:
         "import",
         help="import a registry file (.json per CONTRACT §2, or flat .csv/.xlsx); idempotent",
         description="Upsert subjects and websites keyed by filing number. Records missing from the file are "
-        "marked removed (history kept). A file with structural errors stores nothing.",
+        "marked removed (history kept). A file with structural errors stores nothing, and so does one that "
+        "would mark more than registry.max_removal_share (default 20 %) of the stored websites or subjects "
+        "removed.",
     )
     p.add_argument("path", metavar="PATH")
+    p.add_argument(
+        "--allow-mass-removal",
+        action="store_true",
+        help="import even when the file would mark more than registry.max_removal_share of the registry removed",
+    )
     p.set_defaults(func=cmd_import)
     p = actions.add_parser("show", help="show one subject or website by its filing number")
     p.add_argument("number", metavar="NUMBER")
@@ -38,8 +45,12 @@ def register(sub) -> None:
 
 def cmd_import(args, config: Config) -> int:
     store = open_store(config)
+    share = None if args.allow_mass_removal else config.registry.max_removal_share
     try:
-        result = import_file(store, args.path)
+        result = import_file(store, args.path, max_removal_share=share)
+    except MassRemovalError as exc:
+        store.dispose()
+        raise CommandError(f"{args.path}: {exc}") from None
     except RegistryFileError as exc:
         store.dispose()
         for line in exc.errors:

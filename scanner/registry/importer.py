@@ -31,6 +31,10 @@ from scanner.store.models import (
 _CHUNK = 2000
 
 
+class MassRemovalError(Exception):
+    """The file would mark more of the stored registry removed than `max_removal_share` allows."""
+
+
 @dataclass
 class ImportResult:
     import_id: int | None = None
@@ -120,9 +124,10 @@ def _diff(before: dict, after: dict) -> tuple[dict, dict]:
 
 
 class _Importer:
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    def __init__(self, conn: Connection, now: datetime, max_removal_share: float | None = None) -> None:
         self.conn = conn
         self.now = now
+        self.max_removal_share = max_removal_share
         self.changes: list[dict] = []
         self.counts = {
             "subjects added": 0, "subjects changed": 0, "subjects removed": 0, "subjects restored": 0,
@@ -151,9 +156,27 @@ class _Importer:
                 )  # fmt: skip
             )
         }
+        if self.max_removal_share is not None:
+            self._check_removal_share(subjects, existing_subjects, existing_sites)
         subject_ids = self._upsert_subjects(subjects, existing_subjects)
         self._upsert_websites(subjects, subject_ids, existing_sites)
         self._mark_removed(subjects, existing_subjects, existing_sites)
+
+    def _check_removal_share(self, subjects: list[SubjectRecord], existing_subjects: dict, existing_sites: dict) -> None:
+        """Refuse, before anything is written, a file that would remove too much of what is stored."""
+        present_subjects = {s.subject_number for s in subjects}
+        present_sites = {w.website_number for s in subjects for w in s.websites}
+        share = self.max_removal_share or 0.0
+        for kind, existing, present in (("websites", existing_sites, present_sites),
+                                        ("subjects", existing_subjects, present_subjects)):  # fmt: skip
+            live = [n for n, r in existing.items() if r.removed_at is None]
+            gone = sum(1 for n in live if n not in present)
+            if live and gone / len(live) > share:
+                raise MassRemovalError(
+                    f"would mark {gone} of {len(live)} stored {kind} removed ({gone / len(live):.0%}), more than "
+                    f"registry.max_removal_share {share:.0%}; nothing was imported (check that the file is "
+                    "complete, or pass --allow-mass-removal)"
+                )
 
     def _upsert_subjects(self, subjects: list[SubjectRecord], existing: dict) -> dict[str, int]:
         ids: dict[str, int] = {}
@@ -293,8 +316,18 @@ class _Importer:
         return self.conn.execute(select(model.content).where(model.id == row_id)).scalar_one() or {}
 
 
-def import_records(store: Store, subjects: list[SubjectRecord], source: str = "", digest: str = "") -> ImportResult:
-    """Upsert `subjects` in one transaction; a RegistryImport row is written only when something changed."""
+def import_records(
+    store: Store,
+    subjects: list[SubjectRecord],
+    source: str = "",
+    digest: str = "",
+    max_removal_share: float | None = None,
+) -> ImportResult:
+    """Upsert `subjects` in one transaction; a RegistryImport row is written only when something changed.
+
+    With `max_removal_share`, MassRemovalError (nothing stored) when more than that share of the stored
+    live websites or subjects would be marked removed; None: no limit (the CLI passes
+    registry.max_removal_share unless --allow-mass-removal)."""
     now = utcnow()
     result = ImportResult(
         subjects=len(subjects),
@@ -302,7 +335,7 @@ def import_records(store: Store, subjects: list[SubjectRecord], source: str = ""
         domains=sum(len(w.domains) for s in subjects for w in s.websites),
     )
     with store.engine.begin() as conn:
-        importer = _Importer(conn, now)
+        importer = _Importer(conn, now, max_removal_share)
         importer.run(subjects)
         result.counts = importer.counts
         if importer.changes:
@@ -317,9 +350,10 @@ def import_records(store: Store, subjects: list[SubjectRecord], source: str = ""
     return result
 
 
-def import_file(store: Store, path: str | Path) -> ImportResult:
-    """Parse and import one file. RegistryFileError (nothing stored) when the file has structural errors."""
+def import_file(store: Store, path: str | Path, max_removal_share: float | None = None) -> ImportResult:
+    """Parse and import one file. RegistryFileError (nothing stored) when the file has structural errors;
+    MassRemovalError (nothing stored) past `max_removal_share` (see import_records)."""
     path = Path(path)
     subjects = read_registry(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return import_records(store, subjects, source=str(path), digest=digest)
+    return import_records(store, subjects, source=str(path), digest=digest, max_removal_share=max_removal_share)
