@@ -63,6 +63,7 @@ class FetchConfig:
     retries: int = 1
     user_agent: str = "beian-scanner/0.1 (+{contact_url})"
     contact_url: str = "https://example.com/beian-scanner"
+    extra_ca: str = ""  # PEM file of CAs trusted beside certifi's when judging certificates (the sandbox CA)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,24 @@ class NoticesConfig:
     max_attempts: int = 8  # per message, for 4xx/5xx replies; then it is marked failed and an alert raised
     retry_base_s: float = 300.0  # backoff: base * 2^(attempt-1), capped at 6 hours
     timeout_s: float = 30.0
+    # Codes whose checks declare `notify=False` (informational) get cases and notices only when listed here;
+    # codes listed in exclude_codes never do.
+    include_codes: tuple[str, ...] = ()
+    exclude_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DomainsConfig:
+    """Registration data of the filed domains (RDAP), for the domain.* checks."""
+
+    enabled: bool = True
+    # RDAP base URL per TLD ("cn", "com.cn"; "*" for every other); a TLD not listed: the IANA bootstrap
+    rdap_urls: tuple[tuple[str, str], ...] = ()
+    expiry_warn_days: int = 90
+    cache_ttl_days: int = 7
+    concurrency: int = 8  # RDAP queries at once
+    per_server_per_s: float = 5.0  # queries per second to one RDAP server
+    timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -163,6 +182,7 @@ class Config:
     serve: ServeConfig = field(default_factory=ServeConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     filing: FilingConfig = field(default_factory=FilingConfig)
+    domains: DomainsConfig = field(default_factory=DomainsConfig)
     source: str = "<defaults>"
 
 
@@ -286,6 +306,7 @@ _SECTION_PARSERS: dict[str, dict[str, Any]] = {
         "retries": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
         "user_agent": _string,
         "contact_url": lambda v, k: _url(v, k, ("http", "https")),
+        "extra_ca": _string,
     },
     "ownership": {
         "rdap_url": lambda v, k: _url(v, k, ("http", "https")),
@@ -301,6 +322,17 @@ _SECTION_PARSERS: dict[str, dict[str, Any]] = {
         "rate_per_minute": lambda v, k: float(_positive(v, k)),
         "max_attempts": lambda v, k: _positive(v, k, integer=True),
         "retry_base_s": lambda v, k: float(_positive(v, k, allow_zero=True)),
+        "timeout_s": lambda v, k: float(_positive(v, k)),
+        "include_codes": lambda v, k: _codes(v, k),
+        "exclude_codes": lambda v, k: _codes(v, k),
+    },
+    "domains": {
+        "enabled": lambda v, k: _bool(v, k),
+        "rdap_urls": lambda v, k: _rdap_urls(v, k),
+        "expiry_warn_days": lambda v, k: _positive(v, k, integer=True),
+        "cache_ttl_days": lambda v, k: _positive(v, k, integer=True, allow_zero=True),
+        "concurrency": lambda v, k: _positive(v, k, integer=True),
+        "per_server_per_s": lambda v, k: float(_positive(v, k)),
         "timeout_s": lambda v, k: float(_positive(v, k)),
     },
     "deadlines": {
@@ -350,6 +382,7 @@ _SECTION_CLASSES = {
     "serve": ServeConfig,
     "filing": FilingConfig,
     "render": RenderConfig,
+    "domains": DomainsConfig,
 }
 
 
@@ -405,6 +438,31 @@ def check_codes(config: Config, known: set[str] | list[str]) -> None:
     for code, _scans in config.cases.confirm_scans:
         if code not in known:
             raise ConfigError(f"{config.source}: cases.confirm_scans.{code}: unknown check code")
+    for key in ("include_codes", "exclude_codes"):
+        for i, code in enumerate(getattr(config.notices, key)):
+            if code not in known:
+                raise ConfigError(f"{config.source}: notices.{key}[{i}]: {code!r} is an unknown check code")
+
+
+def _codes(value: Any, key: str) -> tuple[str, ...]:
+    out = []
+    for i, code in enumerate(_list(value, key)):
+        if not isinstance(code, str) or not _CODE.fullmatch(code):
+            raise ConfigError(f"{key}[{i}]: {code!r} is not a check code (family.name)")
+        out.append(code)
+    return tuple(out)
+
+
+def _rdap_urls(value: Any, key: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a table of TLD = RDAP base URL (\"*\" for every other TLD)")
+    out = []
+    for tld, url in value.items():
+        name = str(tld).strip().lower().strip(".")
+        if not name or not (name == "*" or re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*", name)):
+            raise ConfigError(f"{key}.{tld}: not a TLD (e.g. cn, com.cn) or \"*\"")
+        out.append((name, _url(url, f"{key}.{tld}", ("http", "https")).rstrip("/")))
+    return tuple(sorted(out))
 
 
 def _bool(value: Any, key: str) -> bool:

@@ -50,6 +50,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "pre_approvals": ("前置审批", "前置审批项", "前置审批信息"),
     "status": ("备案状态", "网站状态", "状态"),
     "provider_code": ("接入商代码", "接入服务商代码", "接入商"),
+    "approved_at": ("审核通过日期", "备案通过时间", "审核通过时间", "备案通过日期"),
     "leader_name": ("网站负责人", "网站负责人姓名"),
     "leader_mobile": ("网站负责人手机", "网站负责人手机号码"),
     "leader_phone": ("网站负责人电话", "网站负责人办公电话"),
@@ -141,6 +142,27 @@ def _check_website(site: WebsiteRecord, row: str | int, errors: _Errors, raw_dom
             errors.add(row, "domains", f"{value!r} is not a hostname")
 
 
+_DATE = re.compile(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
+
+
+def _approved_at(value: Any, row: str | int, errors: _Errors) -> str:
+    """审核通过日期 as YYYY-MM-DD (2019-05-01, 2019/5/1, 2019年5月1日, an XLSX date, with or without a time)."""
+    import datetime as dt
+
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+    match = _DATE.match(str(value))
+    try:
+        if match is None:
+            raise ValueError
+        return dt.date(int(match[1]), int(match[2]), int(match[3])).isoformat()
+    except ValueError:
+        errors.add(row, "approved_at", f"{value!r} is not a date (YYYY-MM-DD)")
+        return ""
+
+
 def _domains(values: Iterable[Any]) -> list[str]:
     seen: dict[str, None] = {}
     for value in values:
@@ -159,7 +181,7 @@ _SUBJECT_KEYS = {
 }  # fmt: skip
 _WEBSITE_KEYS = {
     "website_number", "name", "domains", "homepage", "service_content", "pre_approvals", "status",
-    "provider_code", "leader",
+    "provider_code", "leader", "approved_at",
 }  # fmt: skip
 
 
@@ -221,6 +243,7 @@ def parse_json(text: str, source: str) -> list[SubjectRecord]:
                 provider_code=_text(site_data.get("provider_code")),
                 leader=_contact(site_data.get("leader")),
                 extra={k: v for k, v in site_data.items() if k not in _WEBSITE_KEYS},
+                approved_at=_approved_at(site_data.get("approved_at"), site_row, errors),
             )
             _check_website(site, site_row, errors, list(raw_domains))
             subject.websites.append(site)
@@ -310,6 +333,7 @@ def parse_rows(header: list[Any], rows: Iterator[tuple[int, list[Any]]], source:
                 values.get("leader_phone", ""),
                 values.get("leader_email", ""),
             ),
+            approved_at=_approved_at(values.get("approved_at"), row_number, errors),
         )
         _check_website(site, row_number, errors, raw_domains)
         subject.websites.append(site)
