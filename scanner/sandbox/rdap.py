@@ -100,18 +100,17 @@ class RdapRouter:
 
     def domain(self, name: str) -> Response:
         self.domain_queries.append(name)
-        spec = self.domains.get(name)
-        if spec is None:
-            holder = self.filed.get(name)
-            if holder is None:
-                return _error(404, f"no domain {name}")
-            spec = {**self.defaults, "registrant": holder[0], "kind": holder[1], "answer": "ok"}
+        holder = self.filed.get(name)
+        listed = self.domains.get(name)
+        if listed is None and holder is None:
+            return _error(404, f"no domain {name}")
+        spec = {**self.defaults, **({"registrant": holder[0], "kind": holder[1]} if holder else {}), **(listed or {})}
         answer = spec.get("answer", "ok")
         if answer == "timeout":
             return Response(200, list(_JSON), b"", behaviour="hang")
         if answer != "ok":
             return _error(int(answer), f"sandbox answers {answer}")
-        return Response(200, list(_JSON), json.dumps(domain_object(name, {**self.defaults, **spec}), ensure_ascii=False).encode("utf-8"))
+        return Response(200, list(_JSON), json.dumps(domain_object(name, spec), ensure_ascii=False).encode("utf-8"))
 
     def find(self, address: str) -> RdapNetwork | None:
         ip = ipaddress.ip_address(address)
