@@ -10,6 +10,7 @@ intermediate is "not directly trusted" — which is why the check judges the lea
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from cryptography import x509
@@ -31,7 +32,9 @@ class TrustStore:
             if not path:
                 continue
             try:
-                certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
+                with warnings.catch_warnings():  # certifi holds a root with a non-positive serial
+                    warnings.simplefilter("ignore")
+                    certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
             except (OSError, ValueError) as exc:
                 raise ValueError(f"fetch.extra_ca: cannot read {path}: {exc}") from None
             for cert in certs:
