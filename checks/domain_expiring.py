@@ -38,7 +38,7 @@ def expiring(obs: Observation, record: SiteRecord):
             continue
         days = (expires - now).days
         if expires > now and days < record.expiry_warn_days:
-            found.append(Finding(f"{registration.domain} 将于 {expires.date().isoformat()} 到期（剩余 {days} 天）",
+            found.append(Finding(f"{registration.domain} 将于 {expires.date().isoformat()} 到期",  # days left: evidence
                                  evidence(registration, days_left=days, warn_days=record.expiry_warn_days),
                                  domain=registration.domain))  # fmt: skip
     if found:
