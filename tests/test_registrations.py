@@ -12,7 +12,6 @@ from core.config import parse_config
 from core.observation import REG_NOT_FOUND, REG_OK, REG_RATE_LIMITED, REG_TIMEOUT
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
-from scanner.store.db import Store
 from scanner.store.registration_cache import StoreRegistrationCache
 from spiders.registration import Registrations
 
