@@ -42,6 +42,7 @@ def pg_url():
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL at {plain} is not reachable: {exc}")
     conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    joiner = "&" if "?" in PG_BASE else "?"  # BEIAN_TEST_PG may carry ?host=/var/run/postgresql
+    yield f"{PG_BASE}{joiner}options=-csearch_path%3D{schema}"
     conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     conn.close()
