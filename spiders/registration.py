@@ -185,7 +185,8 @@ class Registrations:
             return Registration(domain, REG_UNSUPPORTED, reason=why)
         found = await self._query(domain, server)
         if found.state in (REG_OK, REG_NOT_FOUND) and self.cache is not None and self.ttl:
-            self.cache.put(domain, {k: getattr(found, k) for k in CACHED_FIELDS})
+            # a write waits for the store's lock (the scan's writer thread holds it): not on the crawl's loop
+            await asyncio.to_thread(self.cache.put, domain, {k: getattr(found, k) for k in CACHED_FIELDS})
         return found
 
     async def _query(self, domain: str, server: str) -> Registration:
