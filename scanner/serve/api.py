@@ -150,7 +150,7 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
         from scanner.reports.exports import case_row
 
         with store.session() as session:
-            case = session.get(Case, case_id)
+            case = session.get(Case, case_id) if 0 < case_id < 2**63 else None  # beyond BIGINT: no such case
             if case is None:
                 raise HTTPException(status_code=404, detail=f"no case {case_id}")
             events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
@@ -170,7 +170,7 @@ def create_app(config: Config, store: Store, service=None) -> FastAPI:
         from scanner.reports.exports import case_row
 
         with store.session() as session:
-            if session.get(Case, case_id) is None:
+            if not 0 < case_id < 2**63 or session.get(Case, case_id) is None:  # beyond BIGINT: no such case
                 raise HTTPException(status_code=404, detail=f"no case {case_id}")
         try:
             return case_row(action(CaseBook(config, store)))

@@ -51,7 +51,7 @@ def _environment() -> Environment:
 
 
 def _case(session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
+    case = session.get(Case, case_id) if 0 < case_id < 2**63 else None  # beyond BIGINT: no such case
     if case is None:
         raise HTTPException(404, f"没有编号为 {case_id} 的案件")
     return case
