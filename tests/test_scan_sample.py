@@ -128,6 +128,11 @@ def test_domain_and_tls_evidence_and_informational_codes(sample_scan):
     assert ("access.dns_unresolved", "expired-example.cn") not in by_key
     cert = by_key[("site.tls_invalid", "certs-example.cn")]["evidence"]
     assert cert["trusted"] and "sandbox CA" in cert["issuer"] and cert["sans"] == ["certs-example.cn"]
+    assert "过期" in by_key[("site.tls_invalid", "certs-example.cn")]["summary"]
+    own = by_key[("site.tls_invalid", "selfsigned-example.cn")]["evidence"]
+    assert own["self_signed"] and not own.get("trusted") and own["problems"] == ["为自签名证书"]
+    other = by_key[("site.tls_invalid", "wronghost-example.cn")]["evidence"]
+    assert other.get("host_matches") is False and other["trusted"] and "wronghost-example.cn" not in other["sans"]
     assert not any(f["domain"] in ("private-whois-example.cn", "slow-rdap-example.cn", "busy-rdap-example.cn")
                    for f in findings)  # could not check is never a finding  # fmt: skip
     done = beian(config, "cases", "--format", "csv")
