@@ -11,9 +11,9 @@ code), or `cannot("why")` (could not check). What the declaration says, the fram
 function only for the filing statuses it applies to, only when what it `needs` was observed ("could not
 check, reason" otherwise), and only when the checks it comes `after` passed (one finding per root cause,
 CONTRACT §4; "not applicable" otherwise) — between two domain-scope checks the order holds per domain: the
-later one reports nothing on a domain the earlier one failed (or a name under it). The notice's 相关字段, what a waiver binds to, how many scans
-confirm a finding and whether a failure counts against crawl health are read from the declaration by the
-casework; the README's check table is generated from it (`python -m checks.table`).
+later one reports nothing on a domain the earlier one failed (or a name under it). The notice's 相关字段,
+what a waiver binds to, how many scans confirm a finding, whether a failure counts against crawl health
+and whether it goes into notices at all are read from the declaration by the casework; the README's check table is generated from it (`python -m checks.table`).
 Model: zlint (one lint per file, metadata beside it), Mozilla http-observatory (one analyzer per test).
 """
 

@@ -134,6 +134,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
 
     started = time.monotonic()
     renderer, render_off = _renderer(config)
+    registrations, trust = _domain_facts(config, store)  # a bad fetch.extra_ca fails before a scan is opened
     scan_id, resumed = open_scan(store, selector)
     if on_open is not None:
         on_open(scan_id)
@@ -153,7 +154,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
         is_placeholder=lambda page: placeholder_kind(page) is not None,
     )  # fmt: skip
     context.renderer, context.render_off = renderer, render_off
-    context.registrations, context.trust = _domain_facts(config, store)
+    context.registrations, context.trust = registrations, trust
     children_cpu = _children_cpu()
     process = CrawlerProcess(crawl_settings(config, STAGES))
     # Scrapy deep-copies settings, so the live objects ride on the process (the DNS resolver is built

@@ -254,3 +254,12 @@ def test_observation_time_not_the_wall_clock_decides(monkeypatch):
     assert outcome("domain.expired", obs).state == PASSED  # it had not expired when the crawl looked
     obs.at = (dt.datetime(2026, 12, 21, tzinfo=dt.UTC)).isoformat()
     assert outcome("domain.expired", obs).state == FAILED
+
+
+def test_an_unreadable_extra_ca_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate", encoding="utf-8")
+    for path in (str(bad), str(tmp_path / "missing.pem")):
+        with pytest.raises(ValueError) as info:
+            TrustStore(path)
+        assert str(info.value).startswith(f"fetch.extra_ca: cannot read {path}") and "\n" not in str(info.value)
