@@ -27,6 +27,7 @@ OUTCOMES = {"nxdomain": "域名不存在（NXDOMAIN）", "no_address": "无 A/AA
     waiver_binds=Binds.DNS,
     confirm_scans=2,
     network_failure=True,
+    after=("domain.expired",),  # per domain: an expired registration is the root cause of its DNS failure
 )
 def dns_unresolved(obs: Observation, record: SiteRecord):
     found, unknown = [], []

@@ -10,9 +10,10 @@ The function returns `None` (passed), a `Finding` or a list of them (failed; det
 code), or `cannot("why")` (could not check). What the declaration says, the framework does: it calls the
 function only for the filing statuses it applies to, only when what it `needs` was observed ("could not
 check, reason" otherwise), and only when the checks it comes `after` passed (one finding per root cause,
-CONTRACT §4; "not applicable" otherwise). The notice's 相关字段, what a waiver binds to, how many scans
-confirm a finding and whether a failure counts against crawl health are read from the declaration by the
-casework; the README's check table is generated from it (`python -m checks.table`).
+CONTRACT §4; "not applicable" otherwise) — between two domain-scope checks the order holds per domain: the
+later one reports nothing on a domain the earlier one failed (or a name under it). The notice's 相关字段,
+what a waiver binds to, how many scans confirm a finding, whether a failure counts against crawl health
+and whether it goes into notices at all are read from the declaration by the casework; the README's check table is generated from it (`python -m checks.table`).
 Model: zlint (one lint per file, metadata beside it), Mozilla http-observatory (one analyzer per test).
 """
 
@@ -52,6 +53,7 @@ class Needs(StrEnum):
     # or, when the static HTML shows none, on the page as rendered
     SHOWN_NUMBERS = "shown_numbers"
     REGISTRY = "registry"  # the registry alone: no crawl
+    REGISTRATION = "registration"  # the filed domains' registration data (RDAP), looked up by the crawl
 
 
 class Scope(StrEnum):
@@ -97,6 +99,7 @@ class Check:
     notice_field: str = "网站首页"
     notice_field_lists: Field = Field.HOMEPAGE
     waiver_binds: Binds = Binds.PAGE
+    notify: bool = True  # False: informational, no case or notice unless [notices] include_codes names it
     website_fn: Callable[..., Any] | None = None  # a subject-scope registry check's part for each website
 
     @property

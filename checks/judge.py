@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from core.observation import DNS_OUR_FAILURES, NOT_CONNECTED, FetchState, Observation
 from core.records import SiteRecord, SubjectView, WebsiteView
-from core.statuses import NOT_APPLICABLE, PASSED
+from core.statuses import FAILED, NOT_APPLICABLE, PASSED
 
-from .framework import Check, Needs, Outcome, Scope, all_checks, not_checked, run, skipped
+from .framework import Check, Needs, Outcome, Scope, all_checks, get, not_checked, run, skipped
 
 
 def _site_checks() -> list[Check]:
@@ -50,6 +50,8 @@ def unobserved(needs: Needs, obs: Observation) -> tuple[str, str] | None:
     """None when what `needs` names was observed; else ("not_applicable" | "not_checked", reason)."""
     if needs == Needs.DNS:
         return None
+    if needs == Needs.REGISTRATION:
+        return None if obs.domains is not None else ("not_applicable", "域名注册信息未查询（[domains] 未开启）")
     fetch = obs.fetch
     if fetch is None or (fetch.state == FetchState.NOT_FETCHED and fetch.failure in (NOT_CONNECTED[0], NOT_CONNECTED[1])):
         return "not_applicable", "首页域名未解析或解析至保留地址，由 access.* 报告"
@@ -84,7 +86,8 @@ def evaluate(obs: Observation, record: SiteRecord) -> list[Outcome]:
     for declaration in site_checks():
         if record.status not in declaration.statuses:
             continue
-        blocking = [a for a in declaration.after if a in outcomes and outcomes[a].state != PASSED]
+        per_domain = [a for a in declaration.after if _per_domain(declaration, a)]
+        blocking = [a for a in declaration.after if a in outcomes and outcomes[a].state != PASSED and a not in per_domain]
         if blocking:
             outcomes[declaration.code] = skipped(declaration, f"after {blocking[0]}: {outcomes[blocking[0]].state}")
             continue
@@ -93,8 +96,25 @@ def evaluate(obs: Observation, record: SiteRecord) -> list[Outcome]:
             state, reason = missing
             outcomes[declaration.code] = (skipped if state == "not_applicable" else not_checked)(declaration, reason)
             continue
-        outcomes[declaration.code] = run(declaration, obs, record)
+        outcomes[declaration.code] = _without_roots(run(declaration, obs, record), [outcomes.get(a) for a in per_domain])
     return [o for o in outcomes.values() if o.state != NOT_APPLICABLE]
+
+
+def _per_domain(declaration: Check, code: str) -> bool:
+    """Root-cause order between two domain-scope checks holds per domain, not for the whole website."""
+    return declaration.scope == Scope.DOMAIN and get(code).scope == Scope.DOMAIN
+
+
+def _without_roots(outcome: Outcome, earlier: list[Outcome | None]) -> Outcome:
+    """The outcome without its findings on domains (or names under them) an earlier check failed: that
+    earlier finding is the root cause there. Nothing left: passed (its old findings there close)."""
+    roots = {f.domain for o in earlier if o is not None and o.state == FAILED for f in o.findings if f.domain}
+    if not roots or outcome.state != FAILED:
+        return outcome
+    kept = [f for f in outcome.findings if not any(f.domain == r or (f.domain or "").endswith("." + r) for r in roots)]
+    if len(kept) == len(outcome.findings):
+        return outcome
+    return Outcome(outcome.code, FAILED, kept) if kept else Outcome(outcome.code, PASSED, reason="root cause: " + ", ".join(sorted(roots)))
 
 
 def not_checked_reason(obs: Observation, record: SiteRecord) -> str | None:

@@ -181,6 +181,31 @@ def check_codes(config: Config, known: set[str] | list[str]) -> None:
     for code, _scans in config.cases.confirm_scans:
         if code not in known:
             raise ConfigError(f"{config.source}: cases.confirm_scans.{code}: unknown check code")
+    for key in ("include_codes", "exclude_codes"):
+        for i, code in enumerate(getattr(config.notices, key)):
+            if code not in known:
+                raise ConfigError(f"{config.source}: notices.{key}[{i}]: {code!r} is an unknown check code")
+
+
+def _codes(value: Any, key: str) -> tuple[str, ...]:
+    out = []
+    for i, code in enumerate(_list(value, key)):
+        if not isinstance(code, str) or not _CODE.fullmatch(code):
+            raise ConfigError(f"{key}[{i}]: {code!r} is not a check code (family.name)")
+        out.append(code)
+    return tuple(out)
+
+
+def _rdap_urls(value: Any, key: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a table of TLD = RDAP base URL (\"*\" for every other TLD)")
+    out = []
+    for tld, url in value.items():
+        name = str(tld).strip().lower().strip(".")
+        if not name or not (name == "*" or re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*", name)):
+            raise ConfigError(f"{key}.{tld}: not a TLD (e.g. cn, com.cn) or \"*\"")
+        out.append((name, _url(url, f"{key}.{tld}", ("http", "https")).rstrip("/")))
+    return tuple(sorted(out))
 
 
 def _bool(value: Any, key: str) -> bool:
@@ -296,6 +321,7 @@ class FetchConfig:
     retries: int = setting(1, _count)
     user_agent: str = setting("beian-scanner/0.1 (+{contact_url})", _string)
     contact_url: str = setting("https://example.com/beian-scanner", lambda v, k: _url(v, k, ("http", "https")))
+    extra_ca: str = setting("", _string)  # PEM file of CAs trusted beside certifi's when judging certificates (the sandbox CA)
 
 
 @dataclass(frozen=True)
@@ -316,6 +342,10 @@ class NoticesConfig:
     max_attempts: int = setting(8, _positive_int)  # per message, for 4xx/5xx replies; then it is marked failed and an alert raised
     retry_base_s: float = setting(300.0, lambda v, k: float(_positive(v, k, allow_zero=True)))  # backoff: base * 2^(attempt-1), capped at 6 hours
     timeout_s: float = setting(30.0, _positive_float)
+    # Codes whose checks declare `notify=False` (informational) get cases and notices only when listed here;
+    # codes listed in exclude_codes never do.
+    include_codes: tuple[str, ...] = setting((), _codes)
+    exclude_codes: tuple[str, ...] = setting((), _codes)
 
 
 @dataclass(frozen=True)
@@ -393,6 +423,20 @@ class RegistryConfig:
 
 
 @dataclass(frozen=True)
+class DomainsConfig:
+    """Registration data of the filed domains (RDAP), for the domain.* checks."""
+
+    enabled: bool = setting(True, _bool)
+    # RDAP base URL per TLD ("cn", "com.cn"; "*" for every other); a TLD not listed: the IANA bootstrap
+    rdap_urls: tuple[tuple[str, str], ...] = setting((), _rdap_urls)
+    expiry_warn_days: int = setting(90, _positive_int)
+    cache_ttl_days: int = setting(7, _count)
+    concurrency: int = setting(8, _positive_int)  # RDAP queries at once
+    per_server_per_s: float = setting(5.0, _positive_float)  # queries per second to one RDAP server
+    timeout_s: float = setting(10.0, _positive_float)
+
+
+@dataclass(frozen=True)
 class Config:
     database: str = DEFAULT_DATABASE
     provider: ProviderConfig = field(default_factory=ProviderConfig)
@@ -406,6 +450,7 @@ class Config:
     render: RenderConfig = field(default_factory=RenderConfig)
     filing: FilingConfig = field(default_factory=FilingConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
+    domains: DomainsConfig = field(default_factory=DomainsConfig)
     source: str = "<defaults>"
 
 

@@ -216,6 +216,57 @@ class Page:
         return page
 
 
+# Registration lookup states: OK answered; the others are "could not check" (never a finding).
+REG_OK, REG_NOT_FOUND, REG_ERROR, REG_RATE_LIMITED, REG_TIMEOUT, REG_UNSUPPORTED = (
+    "ok", "not_found", "error", "rate_limited", "timeout", "unsupported",
+)  # fmt: skip
+
+
+@dataclass
+class Registration:
+    """What RDAP says about one registrable domain of the website (the filed names under it in `filed`), or
+    why it could not be looked up (`state` other than ok, with `reason`). Dates are ISO 8601 (UTC)."""
+
+    domain: str
+    state: str = REG_OK
+    reason: str = ""
+    filed: list[str] = field(default_factory=list)
+    server: str = ""  # the RDAP base URL asked
+    registered: str | None = None  # RDAP event "registration"
+    expires: str | None = None  # "expiration"
+    last_changed: str | None = None  # "last changed"
+    registrar: str = ""
+    registrar_id: str = ""  # IANA registrar id (publicIds)
+    registrant: str = ""  # the registrant entity's name; empty when absent or redacted
+    registrant_kind: str = ""  # org | individual | "" (vCard kind)
+    redacted: list[str] = field(default_factory=list)  # RFC 9537 redacted field names
+    status: list[str] = field(default_factory=list)
+    cached: bool = False  # from the store's RDAP cache, not asked in this scan
+    _omit_empty = ("reason", "filed", "server", "registrar", "registrar_id", "registrant", "registrant_kind",
+                   "redacted", "status", "cached")  # fmt: skip
+
+    @property
+    def ok(self) -> bool:
+        return self.state == REG_OK
+
+
+@dataclass
+class Certificate:
+    """The certificate an https answer of one host presented (seen on the crawl's own connection)."""
+
+    host: str
+    subject: str = ""
+    issuer: str = ""
+    sans: list[str] = field(default_factory=list)
+    not_before: str = ""  # ISO 8601 UTC
+    not_after: str = ""
+    self_signed: bool = False  # issuer is the subject and its own key signs it
+    trusted: bool = False  # it chains to certifi's roots or fetch.extra_ca (leaf signed by one of them)
+    host_matches: bool = True  # a SAN (or, without SANs, the CN) covers the host
+    error: str = ""  # why the certificate could not be read
+    _omit_empty = ("sans", "self_signed", "trusted", "error")
+
+
 @dataclass
 class Observation:
     homepage: str
@@ -223,8 +274,12 @@ class Observation:
     nameservers: list[str] = field(default_factory=list)
     fetch: Fetch | None = None
     page: Page | None = None
+    at: str = ""  # when the crawl saw it (ISO 8601), the "now" of the date-relative checks
+    # per registrable domain; None = not looked up (domain checks off, or a website in 备案中)
+    domains: dict[str, Registration] | None = None
+    tls: dict[str, Certificate] = field(default_factory=dict)  # per host that answered https
     v: int = VERSION
-    _omit_empty = ()
+    _omit_empty = ("at", "tls")
 
     def answer(self, name: str) -> DnsRecord | None:
         return self.dns.get(name)
@@ -243,6 +298,9 @@ def load(data: dict) -> Observation:
         obs.fetch = Fetch.load(obs.fetch)
     if isinstance(obs.page, dict):
         obs.page = Page.load(obs.page)
+    if obs.domains is not None:
+        obs.domains = {k: v if isinstance(v, Registration) else _load(Registration, v) for k, v in obs.domains.items()}
+    obs.tls = {k: v if isinstance(v, Certificate) else _load(Certificate, v) for k, v in (obs.tls or {}).items()}
     return obs
 
 

@@ -29,6 +29,9 @@ class SiteRecord:
     service_content: str = ""
     pre_approvals: list[PreApproval] = field(default_factory=list)
     require_website_number: bool = False  # the subject's province requires the -N number on the homepage
+    approved_at: str = ""  # 审核通过日期 (YYYY-MM-DD) when the registry gives it
+    first_seen: str = ""  # when the website first appeared in our registry (ISO 8601)
+    expiry_warn_days: int = 90  # [domains] expiry_warn_days: domain.expiring warns this many days ahead
 
 
 @dataclass(frozen=True)

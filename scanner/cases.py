@@ -158,6 +158,8 @@ class CaseBook:
                 if key in active:
                     continue
                 first = rows[0]
+                if not in_notices(self.config, first.check):
+                    continue  # informational: a finding, no case
                 if max(r.seen_count for r in rows) < confirm_needed(self.config, first.check):
                     continue
                 waiver = waivers.get(key)
@@ -417,6 +419,14 @@ def recipients_for(session: Session, subject_numbers: set[str]) -> dict[str, str
             if email:
                 out[row.subject_number] = email
     return out
+
+
+def in_notices(config: Config, code: str) -> bool:
+    """Whether findings of `code` open cases (and so notices): informational checks (declared notify=False)
+    only when `[notices] include_codes` names them; `exclude_codes` keeps any code out."""
+    if code in config.notices.exclude_codes:
+        return False
+    return declared(code).notify or code in config.notices.include_codes
 
 
 def confirm_needed(config: Config, code: str) -> int:

@@ -47,6 +47,8 @@ class ScanContext:
     timing: Counter = field(default_factory=Counter)
     renderer: object = None  # spiders.render.RenderThread, or None when rendering is off
     render_off: str = ""  # why it is off
+    registrations: object = None  # spiders.registration.Registrations, or None when [domains] is off
+    trust: object = None  # spiders.tls.TrustStore: the CAs certificates are judged against
 
 
 @dataclass
@@ -76,6 +78,20 @@ def _renderer(config: Config):
             raise ScanError(f"render.enabled = true but {why.removeprefix('rendering off: ')}")
         return None, why
     return RenderThread(Renderer(config.render, path, user_agent(config))), ""
+
+
+def _domain_facts(config: Config, store: Store) -> tuple[object, object]:
+    """(the RDAP lookups of domain registrations, or None when [domains] is off; the TLS trust store)."""
+    from scanner.store.registration_cache import StoreRegistrationCache
+    from spiders.registration import Registrations
+    from spiders.tls import TrustStore
+
+    try:
+        trust = TrustStore.from_config(config)
+    except ValueError as exc:
+        raise ScanError(str(exc)) from None
+    registrations = Registrations(config, StoreRegistrationCache(store)) if config.domains.enabled else None
+    return registrations, trust
 
 
 def _children_cpu() -> float:
@@ -117,6 +133,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
 
     started = time.monotonic()
     renderer, render_off = _renderer(config)
+    registrations, trust = _domain_facts(config, store)  # a bad fetch.extra_ca fails before a scan is opened
     scan_id, resumed = open_scan(store, selector)
     if on_open is not None:
         on_open(scan_id)
@@ -136,6 +153,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
         is_placeholder=lambda page: placeholder_kind(page) is not None,
     )  # fmt: skip
     context.renderer, context.render_off = renderer, render_off
+    context.registrations, context.trust = registrations, trust
     children_cpu = _children_cpu()
     process = CrawlerProcess(crawl_settings(config, STAGES))
     # Scrapy deep-copies settings, so the live objects ride on the process (the DNS resolver is built
@@ -168,6 +186,8 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
         "websites": total, "observed": progress.done, "not_checked": progress.not_checked,
         "findings_by_code": dict(progress.by_code + registry_counts), "elapsed_s": round(elapsed, 2),
         "cpu_s": timing, "dns_queries": context.dns.queries, "rdap_queries": context.ownership.rdap_queries,
+        "rdap_domain_queries": getattr(context.registrations, "queries", 0),
+        "rdap_domain_cached": getattr(context.registrations, "cached", 0),
         "finish_reason": reason, "writer": dict(writer.counts),
         "render": _render_stats(context, _children_cpu() - children_cpu),
     }  # fmt: skip

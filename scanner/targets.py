@@ -125,6 +125,9 @@ def iter_batches(store: Store, config: Config, selector: Selector, scan_id: int,
                     service_content=website.service_content,
                     pre_approvals=approvals.get(website.id, []),
                     require_website_number=subject.subject_number[:1] in strict,
+                    approved_at=website.approved_at or "",
+                    first_seen=website.created_at.isoformat() if website.created_at else "",
+                    expiry_warn_days=config.domains.expiry_warn_days,
                 )
             )
         last_id = ids[-1]

@@ -26,6 +26,7 @@ from scrapy.http import TextResponse
 from twisted.internet import error as tx_error
 from w3lib.encoding import html_to_unicode
 
+from core import clock
 from core.netguard import parse as parse_address
 from core.observation import NOT_CONNECTED, Attempt, Fetch, FetchState, Observation, Page, Render
 from core.records import SiteRecord
@@ -33,6 +34,7 @@ from core.statuses import CANCELLED, PENDING
 from spiders.page import extract
 from spiders.render import Blocked, Fetched
 from spiders.resolve import OUR_FAILURES
+from spiders.tls import from_response as certificate_of
 
 PREPARE_CONCURRENCY = 64
 MAX_ATTEMPTS = 8
@@ -80,6 +82,8 @@ class HomepageSpider(scrapy.Spider):
     async def _close_renderer(self, spider, reason) -> None:
         if self.ctx.renderer is not None:
             await self.ctx.renderer.close()
+        if getattr(self.ctx, "registrations", None) is not None:
+            await self.ctx.registrations.close()
 
     # -- feeding ---------------------------------------------------------------------------------------
     async def start(self):
@@ -121,9 +125,15 @@ class HomepageSpider(scrapy.Spider):
         if record.status != PENDING and not home.startswith("www.") and record.homepage_host in record.domains:
             fallback = f"www.{home}"
         lookups = list(names)  # www.<apex> is resolved only if the apex does not answer
-        obs = Observation(record.homepage_host, nameservers=[f"{h}:{p}" for h, p in ctx.config.dns.nameservers] or ["system"])
+        obs = Observation(record.homepage_host, nameservers=[f"{h}:{p}" for h, p in ctx.config.dns.nameservers] or ["system"],
+                          at=clock.now().isoformat())  # fmt: skip
+        registrations = getattr(ctx, "registrations", None)
         async with self._gate:
-            answers = await asyncio.gather(*(ctx.dns.resolve(name) for name in lookups))
+            if registrations is not None and record.status not in (PENDING, CANCELLED):
+                answers, obs.domains = await asyncio.gather(
+                    asyncio.gather(*(ctx.dns.resolve(name) for name in lookups)), registrations.for_names(record.domains))
+            else:
+                answers = await asyncio.gather(*(ctx.dns.resolve(name) for name in lookups))
             for answer in answers:
                 if answer.name not in names:
                     continue
@@ -205,6 +215,11 @@ class HomepageSpider(scrapy.Spider):
             "bytes": len(response.body),
         }
         job.attempts.append(attempt)
+        host = (urlsplit(response.url).hostname or "").lower()
+        if response.url.startswith("https://") and host not in job.obs.tls:
+            certificate = certificate_of(response, host, getattr(ctx, "trust", None))
+            if certificate is not None:
+                job.obs.tls[host] = certificate
         location = response.headers.get(b"Location")
         if 300 <= response.status < 400 and location:
             target = urljoin(response.url, location.decode("latin-1").strip())

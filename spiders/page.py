@@ -272,6 +272,8 @@ def _adjacent_link(segments: _Segments, start: int, end: int) -> str | None:
             continue
         if len(gap) > 3 or "\n" in gap or not _FILING_LABEL.match(segment.text):
             continue
+        if "公网安备" in segment.text or "公安备" in segment.text:
+            continue  # the 公网安备 number's own link beside it, in the next block, is not the ICP number's
         link = segments.link(index)
         if link:
             return link

@@ -29,7 +29,7 @@ GAMBLING = ("<h2>真人娱乐</h2><p>百家乐、龙虎斗，真人荷官在线�
 
 def page(title: str, body: str, footer: str) -> str:
     return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>{title}</title></head><body>"
-            f"<main><h1>{title}</h1>{body}</main><footer>{footer}</footer></body></html>")  # fmt: skip
+            f"<main><h1>{title}</h1>{body}</main><footer>{footer}<p>京公网安备 11010802030000号</p></footer></body></html>")  # fmt: skip
 
 
 def linked(number: str, owner: str) -> str:

@@ -13,7 +13,7 @@ RECORD = SiteRecord(
     domains=["example.cn", "example.com.cn"], homepage_host="example.cn", subject_number="京ICP备10206937号",
     subject_name="北京示例科技有限公司", nature="企业", province="北京市",
 )  # fmt: skip
-BODY = "<p>" + "我们提供企业软件开发与技术咨询服务。" * 30 + "</p>"
+BODY = "<p>" + "我们提供企业软件开发与技术咨询服务。" * 30 + "</p><p>京公网安备 11010802030000号</p>"  # filing.psb_missing passes
 OK_DNS = {"outcome": "ok", "chain": [], "addresses": ["203.0.113.5"],
           "owners": [{"address": "203.0.113.5", "kind": "provider", "owner": "示例云"}]}  # fmt: skip
 

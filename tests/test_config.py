@@ -62,6 +62,12 @@ working_days = 10
         ({"dns": {"colour": "red"}}, "dns.colour"),
         ({"deadlines": {"working_days": 0}}, "deadlines.working_days"),
         ({"database": "mysql://x"}, "database"),
+        ({"domains": {"rdap_urls": {"cn": "ftp://x"}}}, "domains.rdap_urls.cn"),
+        ({"domains": {"rdap_urls": {"not a tld": "https://x"}}}, "domains.rdap_urls.not a tld"),
+        ({"domains": {"rdap_urls": ["https://x"]}}, "domains.rdap_urls"),
+        ({"domains": {"expiry_warn_days": 0}}, "domains.expiry_warn_days"),
+        ({"domains": {"enabled": "yes"}}, "domains.enabled"),
+        ({"notices": {"include_codes": ["not-a-code"]}}, "notices.include_codes[0]"),
     ],
 )
 def test_bad_values_name_the_key_on_one_line(data, key):
@@ -86,3 +92,16 @@ def test_env_variable_is_used(tmp_path, monkeypatch):
     path.write_text('database = "sqlite:///from-env.db"\n', encoding="utf-8")
     monkeypatch.setenv("BEIAN_CONFIG", str(path))
     assert load_config().database == "sqlite:///from-env.db"
+
+
+def test_domains_section_and_notice_codes(tmp_path, capsys):
+    config = parse_config({"domains": {"rdap_urls": {"CN": "https://rdap.example/", "*": "http://127.0.0.1:9"},
+                                       "expiry_warn_days": 60}, "fetch": {"extra_ca": "/tmp/ca.pem"},
+                           "notices": {"include_codes": ["filing.psb_missing"]}})  # fmt: skip
+    assert dict(config.domains.rdap_urls) == {"cn": "https://rdap.example", "*": "http://127.0.0.1:9"}
+    assert config.domains.expiry_warn_days == 60 and config.domains.cache_ttl_days == 7 and config.domains.enabled
+    assert config.fetch.extra_ca == "/tmp/ca.pem" and config.notices.include_codes == ("filing.psb_missing",)
+    path = tmp_path / "beian.toml"
+    path.write_text('[notices]\nexclude_codes = ["domain.nonexistent"]\n', encoding="utf-8")
+    assert main(["--config", str(path), "registry", "stats"]) == 2
+    assert "notices.exclude_codes[0]: 'domain.nonexistent' is an unknown check code" in capsys.readouterr().err

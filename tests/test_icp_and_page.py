@@ -89,3 +89,13 @@ def test_gbk_bytes_and_meta_refresh_and_app_shell():
 def test_psb_number_is_recorded_but_is_not_an_icp_number():
     facts = extract(page("京公网安备 11010802030000号"))
     assert facts.numbers == [] and facts.psb_numbers == ["京公网安备11010802030000号"]
+
+
+def test_a_psb_link_beside_an_unlinked_icp_number_is_not_its_link():
+    html = ('<html><body><footer><p>© 2024 北京示例科技有限公司 京ICP备10206937号-10</p>'
+            '<p><a href="http://www.beian.gov.cn/portal/registerSystemInfo?recordcode=11010802039999">'
+            '京公网安备 11010802039999号</a></p></footer></body></html>')
+    facts = extract(html, "https://nolink-example.cn/")
+    (number,) = facts.numbers
+    assert not number.linked and number.link is None
+    assert facts.psb_numbers

@@ -83,9 +83,14 @@ def test_user_agent_names_the_product_and_a_contact(sample_scan):
 
 
 def test_rescan_updates_instead_of_duplicating(sample_scan):
-    _world, _result, first, _connects, config, tmp_path, _box = sample_scan
+    _world, _result, first, _connects, config, tmp_path, box = sample_scan
+    asked = set(box.rdap.domain_queries)
+    before = len(box.rdap.domain_queries)
     _result2, second = scan(config, tmp_path)
     assert triples(second) == triples(first)
+    # RDAP answers are cached: the second scan asks only for what could not be looked up (timeout, 429)
+    assert "example-tech.cn" in asked and "expired-example.cn" in asked
+    assert sorted(set(box.rdap.domain_queries[before:])) == ["busy-rdap-example.cn", "slow-rdap-example.cn"]
     for finding in second:
         assert finding["first_seen"] <= finding["last_seen"]
 
@@ -113,3 +118,24 @@ def test_html_report_shows_every_finding_and_the_chart(sample_scan):
         assert done.returncode == 0 and f"{len(findings)} findings" in done.stdout, (fmt, done.stderr)
     lines = (tmp_path / "report.jsonl").read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(line)["check"] for line in lines) == sorted(f["check"] for f in findings)
+
+
+def test_domain_and_tls_evidence_and_informational_codes(sample_scan):
+    _world, _result, findings, _connects, config, _tmp, _box = sample_scan
+    by_key = {(f["check"], f["domain"]): f for f in findings}
+    expired = by_key[("domain.expired", "expired-example.cn")]["evidence"]
+    assert expired["expires"] and expired["dns"] == {"expired-example.cn": "nxdomain"}
+    assert ("access.dns_unresolved", "expired-example.cn") not in by_key
+    cert = by_key[("site.tls_invalid", "certs-example.cn")]["evidence"]
+    assert cert["trusted"] and "sandbox CA" in cert["issuer"] and cert["sans"] == ["certs-example.cn"]
+    assert "过期" in by_key[("site.tls_invalid", "certs-example.cn")]["summary"]
+    own = by_key[("site.tls_invalid", "selfsigned-example.cn")]["evidence"]
+    assert own["self_signed"] and not own.get("trusted") and own["problems"] == ["为自签名证书"]
+    other = by_key[("site.tls_invalid", "wronghost-example.cn")]["evidence"]
+    assert other.get("host_matches") is False and other["trusted"] and "wronghost-example.cn" not in other["sans"]
+    assert not any(f["domain"] in ("private-whois-example.cn", "slow-rdap-example.cn", "busy-rdap-example.cn")
+                   for f in findings)  # could not check is never a finding  # fmt: skip
+    done = beian(config, "cases", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    assert "domain.expired" in done.stdout and "site.tls_invalid" in done.stdout
+    assert "filing.psb_missing" not in done.stdout  # informational: no case unless [notices] include_codes

@@ -109,6 +109,7 @@ def _website_row(record: WebsiteRecord, subject_id: int, now: datetime) -> dict:
         "service_content": record.service_content,
         "status": record.status,
         "provider_code": record.provider_code,
+        "approved_at": record.approved_at,
         "extra": record.extra,
         "content": record.content(),
         "fingerprint": record.fingerprint(),

@@ -60,6 +60,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "pre_approvals": ("前置审批", "前置审批项", "前置审批信息"),
     "status": ("备案状态", "网站状态", "状态"),
     "provider_code": ("接入商代码", "接入服务商代码", "接入商"),
+    "approved_at": ("审核通过日期", "备案通过时间", "审核通过时间", "备案通过日期"),
     "leader_name": ("网站负责人", "网站负责人姓名"),
     "leader_mobile": ("网站负责人手机", "网站负责人手机号码"),
     "leader_phone": ("网站负责人电话", "网站负责人办公电话"),
@@ -257,6 +258,27 @@ def _check_website(
             errors.add(row, "domains", f"{value!r} is not a hostname")
 
 
+_DATE = re.compile(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
+
+
+def _approved_at(value: Any, row: str | int, errors: _Errors) -> str:
+    """审核通过日期 as YYYY-MM-DD (2019-05-01, 2019/5/1, 2019年5月1日, an XLSX date, with or without a time)."""
+    import datetime as dt
+
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+    match = _DATE.match(str(value))
+    try:
+        if match is None:
+            raise ValueError
+        return dt.date(int(match[1]), int(match[2]), int(match[3])).isoformat()
+    except ValueError:
+        errors.add(row, "approved_at", f"{value!r} is not a date (YYYY-MM-DD)")
+        return ""
+
+
 def _domains(values: Iterable[Any]) -> list[str]:
     seen: dict[str, None] = {}
     for value in values:
@@ -275,7 +297,7 @@ _SUBJECT_KEYS = {
 }  # fmt: skip
 _WEBSITE_KEYS = {
     "website_number", "name", "domains", "homepage", "service_content", "pre_approvals", "status",
-    "provider_code", "leader",
+    "provider_code", "leader", "approved_at",
 }  # fmt: skip
 
 
@@ -359,6 +381,7 @@ def parse_json(text: str, source: str) -> list[SubjectRecord]:
                 provider_code=_json_text(site_data, "provider_code", site_row, errors),
                 leader=_json_contact(site_data, "leader", site_row, errors),
                 extra=_json_extra(site_data, _WEBSITE_KEYS, site_row, errors),
+                approved_at=_approved_at(site_data.get("approved_at"), site_row, errors),
             )
             if raw_domains is not None:  # None: the wrong type, reported above
                 _check_website(site, site_row, errors, list(raw_domains))
@@ -492,6 +515,7 @@ def parse_rows(
                 values.get("leader_phone", ""),
                 values.get("leader_email", ""),
             ),
+            approved_at=_approved_at(values.get("approved_at"), row_number, errors),
         )
         _check_website(site, row_number, errors, raw_domains)
         _check_lengths(row_number, errors, site, sep="_")

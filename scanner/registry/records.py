@@ -46,10 +46,13 @@ class WebsiteRecord:
     provider_code: str = ""
     leader: ContactRecord = field(default_factory=ContactRecord)
     extra: dict = field(default_factory=dict)
+    approved_at: str = ""  # 审核通过日期, YYYY-MM-DD
 
     def content(self) -> dict:
         data = asdict(self)
         data.pop("extra")
+        if not data["approved_at"]:
+            data.pop("approved_at")  # records imported before the field existed keep their fingerprint
         return data
 
     def fingerprint(self) -> str:

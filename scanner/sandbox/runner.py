@@ -191,6 +191,21 @@ class Sandbox:
     def smtp_url(self) -> str:
         return f"smtp://{self.dns_host}:{self.smtp_port}"
 
+    @property
+    def ca_file(self) -> str:
+        """The sandbox CA as a PEM file (temporary, removed when the process exits): `fetch.extra_ca`."""
+        if getattr(self, "_ca_file", None) is None:
+            import atexit
+            import os
+            import tempfile
+
+            fd, path = tempfile.mkstemp(prefix="beian-sandbox-ca-", suffix=".pem")
+            os.write(fd, self.web.ca.ca_pem())
+            os.close(fd)
+            atexit.register(lambda: os.path.exists(path) and os.remove(path))
+            self._ca_file = path
+        return self._ca_file
+
     def write_ca(self, path: str | Path) -> Path:
         path = Path(path)
         path.write_bytes(self.web.ca.ca_pem())
@@ -213,8 +228,12 @@ class Sandbox:
         fetch.setdefault("allow_ranges", ["127.0.0.0/8"])
         fetch.setdefault("only_ranges", ["127.0.0.0/8"])  # never leave loopback, whatever DNS says
         fetch.setdefault("timeout_s", 5)
+        fetch.setdefault("extra_ca", self.ca_file)
         ownership = data.setdefault("ownership", {})
         ownership["rdap_url"] = self.rdap_url
+        domains = data.setdefault("domains", {})
+        domains["rdap_urls"] = {"*": self.rdap_url}  # never a public RDAP server
+        domains.setdefault("per_server_per_s", 1000.0)
         if ownership.get("known_networks") and not Path(ownership["known_networks"]).is_absolute():
             ownership["known_networks"] = str((self.world.base_dir / ownership["known_networks"]).resolve())
         data.setdefault("notices", {})["smtp_url"] = self.smtp_url
@@ -222,6 +241,10 @@ class Sandbox:
 
     def config_toml(self, database: str | None = None) -> str:
         return to_toml(self.config(database))
+
+
+def _toml_key(key: str) -> str:
+    return key if key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key) else json.dumps(key)
 
 
 def _toml_value(value: Any) -> str:
@@ -234,7 +257,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 

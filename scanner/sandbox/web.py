@@ -119,9 +119,24 @@ class CertificateAuthority:
     def ca_pem(self) -> bytes:
         return self.ca.cert_pem.bytes()
 
-    def _context(self, name: str) -> ssl.SSLContext:
+    def _context(self, name: str, kind: str = "valid") -> ssl.SSLContext:
+        """A server context for `name` whose certificate is `kind` (world.TLS_KINDS)."""
+        import datetime as dt
+
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ca.issue_cert(name).configure_cert(context)
+        now = dt.datetime.now(dt.UTC)
+        if kind == "expired":
+            leaf = self.ca.issue_cert(name, not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=30))
+        elif kind == "not_yet_valid":
+            leaf = self.ca.issue_cert(name, not_before=now + dt.timedelta(days=30), not_after=now + dt.timedelta(days=400))
+        elif kind == "wrong_host":
+            leaf = self.ca.issue_cert(f"other-host.{name}", f"www.other-host.{name}")
+        elif kind == "self_signed":
+            _load_self_signed(context, name)  # issuer = subject, signed by its own key
+            return context
+        else:
+            leaf = self.ca.issue_cert(name)
+        leaf.configure_cert(context)
         return context
 
     def context_for(self, name: str) -> ssl.SSLContext:
@@ -129,7 +144,8 @@ class CertificateAuthority:
             return self.default
         context = self._contexts.get(name)
         if context is None:
-            context = self._context(name)
+            host = self.world.host(name)
+            context = self._context(name, host.https.tls if host is not None and host.https is not None else "valid")
             self._contexts[name] = context
             if len(self._contexts) > CERT_CACHE:
                 self._contexts.popitem(last=False)
@@ -188,3 +204,33 @@ class WebServers:
     def close(self) -> None:
         for server in self.servers:
             server.close()
+
+
+def _load_self_signed(context: ssl.SSLContext, name: str) -> None:
+    """Load a fresh self-signed certificate for `name` into a server context."""
+    import datetime as dt
+    import os
+    import tempfile
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=365))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))  # fmt: skip
+    pem = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    fd, path = tempfile.mkstemp(suffix=".pem")
+    try:
+        os.write(fd, pem)
+        os.close(fd)
+        context.load_cert_chain(path)
+    finally:
+        os.remove(path)

@@ -12,10 +12,17 @@
         a: [127.10.0.5]
         https: {template: corp, vars: {number: 京ICP备10206937号-1}}
         http: {page: "<html>…</html>", charset: gbk}     # or file: pages/x.html
+    domains:                                             # RDAP /domain/<name> (registrable domains)
+      expired-example.cn: {registered: 2015-06-01, expires: -20d, registrar: 阿里云计算有限公司,
+                           registrant: 北京示例科技有限公司, kind: org}   # dates: YYYY-MM-DD or ±Nd from now
+      slow-example.cn: {answer: timeout}                 # or 429, 404, 500; redacted: true hides the registrant
+    domain_defaults: {registrar: …, registered: …, expires: …}   # for filed domains not listed above: the
+                                                         # registrant is the subject that filed them
     registry: {subjects: […]}                            # CONTRACT §2, or registry_file: path
     expected: [{check: site.unreachable, website_number: …, domain: …}]
 
-Web behaviours (`behaviour`): normal, hang, drip, reset, huge, gzip_bomb. A scheme a host does not
+Web behaviours (`behaviour`): normal, hang, drip, reset, huge, gzip_bomb. `tls` on an https spec: valid
+(default), expired, not_yet_valid, self_signed, wrong_host. A scheme a host does not
 list is refused (connection reset / TLS handshake failure), as a server without that vhost would.
 """
 
@@ -31,6 +38,10 @@ import idna
 import yaml
 
 BEHAVIOURS = ("normal", "hang", "drip", "reset", "huge", "gzip_bomb")
+TLS_KINDS = ("valid", "expired", "not_yet_valid", "self_signed", "wrong_host")
+DOMAIN_KEYS = ("registered", "expires", "last_changed", "registrar", "registrar_id", "registrant", "kind",
+               "redacted", "answer", "delay_s")  # fmt: skip
+DOMAIN_ANSWERS = ("ok", "timeout", "429", "404", "500")
 RCODES = ("nxdomain", "servfail", "refused")
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
@@ -55,6 +66,7 @@ class WebSpec:
     huge_bytes: int = 64 * 1024 * 1024
     declare_length: bool = True
     gzip: bool = False
+    tls: str = "valid"
     paths: dict[str, WebSpec] = field(default_factory=dict)
 
 
@@ -94,6 +106,8 @@ class World:
     templates: dict[str, str] = field(default_factory=dict)
     rdap: list[RdapNetwork] = field(default_factory=list)
     registry: dict | None = None
+    domains: dict[str, dict] = field(default_factory=dict)  # RDAP domain answers by registrable domain
+    domain_defaults: dict = field(default_factory=dict)
     expected: list[dict] = field(default_factory=list)
     scanner: dict = field(default_factory=dict)  # config hints printed by `beian sandbox up`
     base_dir: Path = field(default_factory=Path.cwd)
@@ -133,6 +147,8 @@ def _web(data: Any, where: str) -> WebSpec:
     if unknown:
         raise WorldError(f"{where}.{sorted(unknown)[0]}: unknown key")
     spec = WebSpec(**{k: v for k, v in data.items() if k != "paths"})
+    if spec.tls not in TLS_KINDS:
+        raise WorldError(f"{where}.tls: {spec.tls!r} is not one of {', '.join(TLS_KINDS)}")
     if spec.behaviour not in BEHAVIOURS:
         raise WorldError(f"{where}.behaviour: {spec.behaviour!r} is not one of {', '.join(BEHAVIOURS)}")
     if not isinstance(spec.status, int) or not 100 <= spec.status <= 599:
@@ -215,10 +231,46 @@ def _rdap(items: Any) -> list[RdapNetwork]:
     return result
 
 
+def _domain(name: str, data: Any) -> dict:
+    where = f"domains[{name}]" if name != "domain_defaults" else name
+    if not isinstance(data, dict):
+        raise WorldError(f"{where}: expected a mapping")
+    unknown = set(data) - set(DOMAIN_KEYS)
+    if unknown:
+        raise WorldError(f"{where}.{sorted(unknown)[0]}: unknown key")
+    answer = str(data.get("answer", "ok"))
+    if answer not in DOMAIN_ANSWERS:
+        raise WorldError(f"{where}.answer: {answer!r} is not one of {', '.join(DOMAIN_ANSWERS)}")
+    for key in ("registered", "expires", "last_changed"):
+        if key in data:
+            try:
+                relative_date(data[key])
+            except ValueError:
+                raise WorldError(f"{where}.{key}: {data[key]!r} is not YYYY-MM-DD or ±Nd") from None
+    return {**data, "answer": answer}
+
+
+def relative_date(value: Any, now=None):
+    """A date of the world file: YYYY-MM-DD, or "+30d" / "-20d" from now (the sandbox's clock)."""
+    import datetime as dt
+
+    from core import clock
+
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=value.tzinfo or dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    text = str(value).strip()
+    if text[:1] in "+-" and text.endswith("d") and text[1:-1].isdigit():
+        return (now or clock.now()) + dt.timedelta(days=int(text[:-1]))
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
 def parse_world(data: dict, base_dir: Path | None = None) -> World:
     if not isinstance(data, dict):
         raise WorldError("world: expected a mapping at the top level")
-    known = {"name", "hosts", "templates", "rdap", "registry", "registry_file", "expected", "scanner", "description"}
+    known = {"name", "hosts", "templates", "rdap", "registry", "registry_file", "expected", "scanner", "description",
+             "domains", "domain_defaults"}  # fmt: skip
     unknown = {k for k in set(data) - known if not str(k).startswith("x-")}  # x-…: YAML anchors
     if unknown:
         raise WorldError(f"{sorted(unknown)[0]}: unknown top-level key")
@@ -240,6 +292,8 @@ def parse_world(data: dict, base_dir: Path | None = None) -> World:
         templates={str(k): str(v) for k, v in (data.get("templates") or {}).items()},
         rdap=_rdap(data.get("rdap")),
         registry=registry,
+        domains={ascii_name(str(k)): _domain(str(k), v) for k, v in (data.get("domains") or {}).items()},
+        domain_defaults=_domain("domain_defaults", data.get("domain_defaults") or {}),
         expected=list(data.get("expected") or []),
         scanner=dict(data.get("scanner") or {}),
         base_dir=base,

@@ -73,6 +73,7 @@ class Website(Base):
     service_content: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=FILED)
     provider_code: Mapped[str] = mapped_column(String(32), default="")
+    approved_at: Mapped[str] = mapped_column(String(10), default="")  # 审核通过日期 YYYY-MM-DD, when known
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
     content: Mapped[dict] = mapped_column(JSON, default=dict)  # the imported record, for change history
     fingerprint: Mapped[str] = mapped_column(String(40))
@@ -179,6 +180,15 @@ class OwnershipCacheEntry(Base):
     network: Mapped[str] = mapped_column(String(64), default="")
     asn: Mapped[str] = mapped_column(String(32), default="")
     country: Mapped[str] = mapped_column(String(8), default="")
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RegistrationCacheEntry(Base):
+    """RDAP answers about registrable domains, kept for `domains.cache_ttl_days`."""
+
+    __tablename__ = "registration_cache"
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
