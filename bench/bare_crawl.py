@@ -46,7 +46,7 @@ class BareSpider(scrapy.Spider):
                     continue
                 yield scrapy.Request(f"https://{name}/", callback=self.parse, errback=self.retry_http, dont_filter=True,
                                      meta={"download_slot": allowed[0], "name": name, "dont_redirect": True,
-                                           "handle_httpstatus_all": True})  # fmt: skip
+                                           "handle_httpstatus_all": True})
 
     def parse(self, response):
         self.done += 1

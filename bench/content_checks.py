@@ -37,7 +37,7 @@ def per_page_ms(pages: list, rounds: int) -> float:
 
 def main() -> None:
     html = jinja2.Template(PAGE_TEMPLATE).render(title="星河科技官网", items=34, address="北京某区",
-                                                 footer="<p>© 2024 北京示例科技有限公司 京ICP备20000001号-1</p>")  # fmt: skip
+                                                 footer="<p>© 2024 北京示例科技有限公司 京ICP备20000001号-1</p>")
     generated = [extract(html, "https://x.cn/")]
     corpus = [extract(render(c, "simplified")[0].decode("utf-8"), "https://x.cn/") for c in cases()]
     print(f"generated page ({len(html.encode()) // 1024} KB): {per_page_ms(generated, 500):.3f} ms CPU per page")

@@ -48,7 +48,7 @@ def main() -> None:
     config = workdir / "sandbox.toml"
     started = time.monotonic()
     child = subprocess.Popen([sys.executable, "-m", "scanner.cli", "sandbox", "up", str(world), "--config-out",
-                              str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)  # fmt: skip
+                              str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     try:
         while not config.exists():
             if child.poll() is not None:
@@ -57,7 +57,7 @@ def main() -> None:
         up = time.monotonic() - started
         data = json.loads(world.read_text(encoding="utf-8"))
         samples = [(name, spec["a"][0]) for name, spec in list(data["hosts"].items())[:500]
-                   if "a" in spec and (spec.get("http") or spec.get("web") or {}).get("template")][:20]  # fmt: skip
+                   if "a" in spec and (spec.get("http") or spec.get("web") or {}).get("template")][:20]
         served = 0
         t = time.monotonic()
         for name, address in samples:

@@ -114,7 +114,7 @@ def main() -> None:
         [sys.executable, "-m", "scanner.cli", "sandbox", "up", str(world), "--config-out", str(config_path),
          "--registry-out", str(registry), "--database", f"sqlite:///{workdir / 'bench.db'}", "--lifetime", "7200"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-    )  # fmt: skip
+    )
     started = time.monotonic()
     while not config_path.exists():
         if sandbox.poll() is not None:
@@ -124,13 +124,13 @@ def main() -> None:
     try:
         text = config_path.read_text(encoding="utf-8")
         text = text.replace("[fetch]", f"[fetch]\ntimeout_s = {args.timeout}\nconcurrency = {args.concurrency}\n"
-                                       "per_ip_concurrency = 16", 1)  # fmt: skip
+                                       "per_ip_concurrency = 16", 1)
         text = "\n".join(line for line in text.splitlines() if not line.startswith("timeout_s = 5"))
         if args.render == "off":
             text += "\n[render]\nenabled = false"
         config_path.write_text(text + "\n", encoding="utf-8")
         result = subprocess.run([sys.executable, "-m", "scanner.cli", "--config", str(config_path), "registry", "import",
-                                 str(registry)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+                                 str(registry)], capture_output=True, text=True, cwd=ROOT)
         if result.returncode != 0:
             raise SystemExit(result.stderr)
         domains = workdir / "domains.txt"
@@ -177,14 +177,14 @@ def compare_domains(config_path: Path, domains: Path) -> None:
 def report(label: str, stats: dict) -> None:
     sites = stats["sites"]
     line = (f"{label:<14} {sites} sites in {stats['elapsed']:.1f} s = {sites / stats['elapsed']:.0f} sites/s; "
-            f"CPU {stats['cpu'] * 1000 / sites:.2f} ms/site; peak RSS {stats['rss_mb']:.0f} MB")  # fmt: skip
+            f"CPU {stats['cpu'] * 1000 / sites:.2f} ms/site; peak RSS {stats['rss_mb']:.0f} MB")
     print(line)
     timing = stats.get("timing")
     if timing:
         parts = {k: v * 1000 / sites for k, v in timing.items()}
         fetch = (stats["cpu"] - sum(timing.values())) * 1000 / sites
         print("   per site CPU ms: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(parts.items()))
-              + f", fetch+scrapy (rest) {fetch:.2f}; findings {stats.get('findings')}, not checked {stats.get('not_checked')}")  # fmt: skip
+              + f", fetch+scrapy (rest) {fetch:.2f}; findings {stats.get('findings')}, not checked {stats.get('not_checked')}")
     render = stats.get("render") or {}
     if render.get("state") == "off":
         print(f"   {render.get('reason')}")
@@ -193,7 +193,7 @@ def report(label: str, stats: dict) -> None:
         print(f"   rendered {render.get('rendered', 0)} of {pages} pages tried ({pages / sites:.1%} of sites), "
               f"{render.get('failed', 0)} could not be; browser CPU {render.get('browser_cpu_s', 0) * 1000 / done:.0f} ms "
               f"and wall {render.get('wall_ms', 0) / done:.0f} ms per rendered page; {render.get('requests', 0)} "
-              f"sub-requests, {render.get('blocked', 0)} refused")  # fmt: skip
+              f"sub-requests, {render.get('blocked', 0)} refused")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def dns_unresolved(obs: Observation, record: SiteRecord):
         elif answer.outcome in OUTCOMES:
             found.append(Finding(f"{domain} {OUTCOMES[answer.outcome]}",
                                  {"domain": domain, "outcome": answer.outcome, "chain": answer.chain,
-                                  "detail": answer.detail, "nameservers": obs.nameservers}, domain=domain))  # fmt: skip
+                                  "detail": answer.detail, "nameservers": obs.nameservers}, domain=domain))
     if found:
         return found
     if unknown:

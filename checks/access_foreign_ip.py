@@ -32,5 +32,5 @@ def foreign_ip(obs: Observation, record: SiteRecord) -> list[Finding]:
         described = "；".join(f"{o.address}（{owner_text(o)}）" for o in foreign)
         found.append(Finding(f"{domain} -> {described}", {"domain": domain, "chain": answer.chain,
                                                           "addresses": answer.addresses, "foreign": plain(foreign)},
-                             domain=domain))  # fmt: skip
+                             domain=domain))
     return found

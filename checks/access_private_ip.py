@@ -32,5 +32,5 @@ def private_ip(obs: Observation, record: SiteRecord) -> list[Finding]:
         private = [o.address for o in owners]
         found.append(Finding(f"{domain} -> {', '.join(private)}", {"domain": domain, "chain": answer.chain,
                                                                    "addresses": answer.addresses, "private": private,
-                                                                   "fetched": False}, domain=domain))  # fmt: skip
+                                                                   "fetched": False}, domain=domain))
     return found

@@ -35,7 +35,7 @@ LABELS = {
     "news": "新闻", "publishing": "网络出版", "medical": "医疗保健", "drugs": "药品和医疗器械", "finance": "金融",
     "games": "网络游戏", "culture": "网络文化（音乐、演出、直播、动漫）", "film_tv": "广播电影电视（影视节目）",
     "ride_hailing": "网络预约车", "gambling": "赌博", "lottery": "彩票投注", "porn": "色情", "fraud": "诈骗/违法服务",
-}  # fmt: skip
+}
 PROHIBITED = ("gambling", "lottery", "porn", "fraud")
 # 前置审批 fields and the approval categories (as registries spell them) that cover each.
 PREAPPROVAL = {
@@ -73,7 +73,7 @@ class Category:
 
     def evidence(self) -> dict:
         data = {"category": self.name, "label": self.label, "score": round(self.score, 1), "terms": self.terms[:10],
-                "snippets": self.snippets[:3]}  # fmt: skip
+                "snippets": self.snippets[:3]}
         if self.signals:
             data["signals"] = self.signals
         return data
@@ -99,7 +99,7 @@ def _snippet(text: str, start: int, end: int) -> str:
 
 def _zones(page: Page) -> list[tuple[str, float]]:
     zones = [(page.title, 3.0), (page.meta_text, 2.0), (" ".join(page.headings), 2.0), (page.nav_text, 2.0),
-             (page.text, 1.0)]  # fmt: skip
+             (page.text, 1.0)]
     return [(text.lower(), factor) for text, factor in zones if text]
 
 

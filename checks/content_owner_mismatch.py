@@ -19,7 +19,7 @@ from core.records import SiteRecord
 
 OWNER_LINE = re.compile(r"(©|copyright|版权所有|版权归|主办单位|主办方|主办：|主办:|运营单位|运营方|运营主体|所有权归)", re.IGNORECASE)
 NOT_OWNER = re.compile(r"(技术支持|技术服务|网站建设|网站设计|设计制作|建站|制作维护|powered by|友情链接|合作伙伴|承办|协办)[:：]?\s*$",
-                       re.IGNORECASE)  # fmt: skip
+                       re.IGNORECASE)
 SUFFIX = r"(?:股份有限公司|有限责任公司|有限公司|集团公司|集团|研究院|研究所|事务所|工作室|协会|学会|基金会|医院|学校|大学|学院|委员会|合作社)"
 ORG = re.compile(rf"[\u4e00-\u9fa5A-Za-z0-9（）()·&]{{2,30}}?{SUFFIX}")
 REGION = re.compile(r"^(?:中国)?(?:[\u4e00-\u9fa5]{2,3}?(?:省|市|自治区|特别行政区)|北京|天津|上海|重庆|广东|浙江|江苏|深圳|广州|杭州|成都)+")
@@ -85,4 +85,4 @@ def owner_mismatch(obs: Observation, record: SiteRecord) -> Finding | None:
     name, _line = others[0]
     return Finding(f"页面显示“{name}”为主办/版权方，备案主体为“{record.subject_name}”；请改为备案主体名称，或由实际主办者办理备案",
                    {"url": obs.fetch.final_url, "names": [n for n, _ in others], "lines": [ln for _, ln in others][:3],
-                    "subject_name": record.subject_name}, domain=obs.homepage)  # fmt: skip
+                    "subject_name": record.subject_name}, domain=obs.homepage)

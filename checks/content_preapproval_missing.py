@@ -36,4 +36,4 @@ def preapproval_missing(obs: Observation, record: SiteRecord) -> Finding | None:
     labels = "、".join(c.label for c in missing)
     return Finding(f"网站涉及{labels}内容（命中“{'、'.join(missing[0].terms[:3])}”），备案中无相应前置审批；请删除相关内容或取得审批后变更备案",
                    {"url": obs.fetch.final_url, "categories": [c.evidence() for c in missing],
-                    "approvals_on_record": [a.category for a in record.pre_approvals]}, domain=obs.homepage)  # fmt: skip
+                    "approvals_on_record": [a.category for a in record.pre_approvals]}, domain=obs.homepage)

@@ -43,4 +43,4 @@ def subject_mismatch(obs: Observation, record: SiteRecord) -> Finding | None:
     labels = "、".join(c.label for c in found)
     return Finding(f"{record.nature}网站出现{labels}内容（命中“{'、'.join(found[0].terms[:3])}”）；{advice}",
                    {"url": obs.fetch.final_url, "nature": record.nature, "categories": [c.evidence() for c in found]},
-                   domain=obs.homepage)  # fmt: skip
+                   domain=obs.homepage)

@@ -12,7 +12,7 @@ from core.observation import Observation, Registration
 
 DATA = Path(__file__).resolve().parent / "data"
 COMPANY = re.compile(r"(公司|集团|企业|工作室|中心|协会|学会|学校|大学|学院|医院|研究院|研究所|委员会|政府|局|厅|部|"
-                     r"co\.?,? ?ltd|inc\b|llc|limited|corporation|company)", re.I)  # fmt: skip
+                     r"co\.?,? ?ltd|inc\b|llc|limited|corporation|company)", re.I)
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -45,7 +45,7 @@ def evidence(registration: Registration, **more) -> dict:
     data = {"domain": registration.domain, "filed": registration.filed, "rdap_server": registration.server,
             "registered": registration.registered, "expires": registration.expires,
             "last_changed": registration.last_changed, "registrar": registration.registrar,
-            "registrant": registration.registrant, "cached": registration.cached}  # fmt: skip
+            "registrant": registration.registrant, "cached": registration.cached}
     data.update(more)
     return data
 

@@ -39,7 +39,7 @@ def expired(obs: Observation, record: SiteRecord):
         elif expires <= now:
             dns = {name: obs.answer(name).outcome for name in registration.filed if obs.answer(name) is not None}
             found.append(Finding(f"{registration.domain} 已于 {expires.date().isoformat()} 到期",
-                                 evidence(registration, dns=dns), domain=registration.domain))  # fmt: skip
+                                 evidence(registration, dns=dns), domain=registration.domain))
     if found:
         return found
     if unknown:

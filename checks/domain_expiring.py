@@ -40,7 +40,7 @@ def expiring(obs: Observation, record: SiteRecord):
         if expires > now and days < record.expiry_warn_days:
             found.append(Finding(f"{registration.domain} 将于 {expires.date().isoformat()} 到期",  # days left: evidence
                                  evidence(registration, days_left=days, warn_days=record.expiry_warn_days),
-                                 domain=registration.domain))  # fmt: skip
+                                 domain=registration.domain))
     if found:
         return found
     if unknown:

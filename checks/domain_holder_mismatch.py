@@ -50,7 +50,7 @@ def holder_mismatch(obs: Observation, record: SiteRecord):
                 detail += "（单位注册的域名不能用于个人备案）"
             found.append(Finding(detail, evidence(registration, subject=record.subject_name, nature=record.nature,
                                                   registrant_kind=registration.registrant_kind),
-                                 domain=registration.domain))  # fmt: skip
+                                 domain=registration.domain))
     if found:
         return found
     if unknown:

@@ -40,5 +40,5 @@ def with_render(evidence: dict, page: Page) -> dict:
     render = page.render
     if render is not None and render.state == "rendered":
         evidence["rendered"] = {"state": "rendered", "static_lacked": render.static_lacked,
-                                "static_numbers": render.static.get("numbers", [])}  # fmt: skip
+                                "static_numbers": render.static.get("numbers", [])}
     return evidence

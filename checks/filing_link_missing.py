@@ -32,4 +32,4 @@ def link_missing(obs: Observation, record: SiteRecord):
     return Finding(summary=f"首页显示备案号但未链接至 {MIIT_URL}",
                    evidence=with_render({"url": obs.fetch.final_url, "number": numbers[0].number,
                                          "snippet": numbers[0].snippet, "rule": link_missing.check.rule}, obs.page),
-                   domain=obs.homepage)  # fmt: skip
+                   domain=obs.homepage)

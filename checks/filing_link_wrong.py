@@ -32,4 +32,4 @@ def link_wrong(obs: Observation, record: SiteRecord):
     number = linked[0]
     return Finding(f"链接至 {number.link}，应为 {MIIT_URL}",
                    {"url": obs.fetch.final_url, "number": number.number, "link": number.link,
-                    "snippet": number.snippet}, domain=obs.homepage)  # fmt: skip
+                    "snippet": number.snippet}, domain=obs.homepage)

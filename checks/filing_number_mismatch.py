@@ -41,4 +41,4 @@ def number_mismatch(obs: Observation, record: SiteRecord) -> Finding | None:
     return Finding(f"页面显示 {first.number}，应为 {website}",
                    with_render({"url": obs.fetch.final_url, "found": [n.number for n in shown], "expected": website,
                                 "subject_number": subject, "snippet": first.snippet, "notes": notes}, page),
-                   domain=obs.homepage)  # fmt: skip
+                   domain=obs.homepage)

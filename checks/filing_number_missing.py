@@ -29,7 +29,7 @@ def number_missing(obs: Observation, record: SiteRecord) -> Finding | None:
         return None  # a number is shown; whether it is the right one is filing.number_mismatch's job
     website, _subject = expected(record)
     evidence = with_render({"url": obs.fetch.final_url, "expected": website,
-                            "footer_text": (page.footer_text or page.text[-300:])[:300]}, page)  # fmt: skip
+                            "footer_text": (page.footer_text or page.text[-300:])[:300]}, page)
     detail = ""
     if page.psb_numbers:
         evidence["psb_numbers"] = page.psb_numbers

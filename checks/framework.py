@@ -166,7 +166,7 @@ def check(*, code: str, severity: str, title: str, rule: str, remediation: str, 
         if declared.get("needs") == Needs.REGISTRY:
             declared.setdefault("statuses", LIVE)
         declaration = Check(code=code, severity=severity, title=title, rule=rule, remediation=remediation, doc=doc,
-                            fn=fn, **declared)  # fmt: skip
+                            fn=fn, **declared)
         if declaration.needs == Needs.REGISTRY and declaration.scope == Scope.DOMAIN:
             raise ValueError(f"{code}: a registry check is about a website or a subject")
         _CHECKS[code] = declaration

@@ -20,7 +20,7 @@ KIND_NAMES = {
     "server_default": "Web 服务器默认页面", "panel_default": "主机面板默认页面", "directory_listing": "目录列表",
     "domain_for_sale": "域名出售/停放页面", "under_construction": "建设中页面", "empty": "空白页面",
     "stopped_site": "网站已被停止运行（主机面板停止页）", "interception": "接入商拦截页（网站未备案或被暂停访问）", "error_page": "错误页面（如 404 Not Found）作为首页",
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from checks.registry import RegistryIndex
 from core.records import SubjectView
 
 USCC_TYPES = ("统一社会信用代码", "营业执照", "事业单位法人证书", "社会团体法人登记证书", "民办非企业单位登记证书",
-              "基金会法人登记证书", "律师事务所执业许可证", "组织机构代码证")  # fmt: skip
+              "基金会法人登记证书", "律师事务所执业许可证", "组织机构代码证")
 FORMS = {
     "护照": re.compile(r"^[A-Z0-9]{5,17}$"),
     "港澳居民来往内地通行证": re.compile(r"^[HM]\d{8}(\d{2})?$"),
@@ -67,7 +67,7 @@ def problem(kind: str, number: str) -> str | None:
             return None
     except ValidationError as exc:
         return {"InvalidChecksum": "校验位错误", "InvalidLength": "长度错误", "InvalidFormat": "格式错误",
-                "InvalidComponent": "包含无效的日期或代码"}.get(type(exc).__name__, str(exc))  # fmt: skip
+                "InvalidComponent": "包含无效的日期或代码"}.get(type(exc).__name__, str(exc))
     if kind in USCC_TYPES:
         return "统一社会信用代码应为 18 位" if len(text) != 18 else None
     pattern = FORMS.get(kind)
@@ -95,5 +95,5 @@ def certificate_invalid(subject: SubjectView, index: RegistryIndex) -> Finding |
         return None
     summary = f"{subject.certificate_type or '证件'} {subject.certificate_number} {found}"
     evidence = {"certificate_type": subject.certificate_type, "certificate_number": subject.certificate_number,
-                "problem": found}  # fmt: skip
+                "problem": found}
     return Finding(summary, evidence)

@@ -52,7 +52,7 @@ def domain_suffix_unsupported(website: WebsiteView, subject: SubjectView, index:
         tld = top_level(domain)
         if tld not in approved:
             found.append(Finding(f"{domain}（.{tld}）",
-                               {"domain": domain, "suffix": tld, "list": "checks/data/miit_suffixes.txt"}, domain))  # fmt: skip
+                               {"domain": domain, "suffix": tld, "list": "checks/data/miit_suffixes.txt"}, domain))
     if not found:
         return None
     return found

@@ -41,7 +41,7 @@ def _phonenumbers_problem(digits: str) -> str | None:
     kind = phonenumbers.number_type(number)  # UNKNOWN for an invalid number: one pass over the metadata
     if kind not in (
         phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ):  # fmt: skip
+    ):
         return "不是有效的手机号码"
     if digits[:3] not in mobile_segments() or digits.startswith("1349"):
         return f"号段 {digits[:3]} 不支持接收工信部备案核验短信（如虚拟运营商、物联网号段）"
@@ -78,12 +78,12 @@ def phone_invalid(subject: SubjectView, index: RegistryIndex) -> Finding | list[
             problem = mobile_problem(contact.mobile.strip())
             if problem:
                 problems.append({"contact": where, "name": contact.name, "field": "mobile",
-                                 "value": contact.mobile, "problem": problem})  # fmt: skip
+                                 "value": contact.mobile, "problem": problem})
         if contact.phone.strip():
             problem = landline_problem(contact.phone.strip())
             if problem:
                 problems.append({"contact": where, "name": contact.name, "field": "phone",
-                                 "value": contact.phone, "problem": problem})  # fmt: skip
+                                 "value": contact.phone, "problem": problem})
     if not problems:
         return None
     first = problems[0]

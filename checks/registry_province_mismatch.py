@@ -56,11 +56,11 @@ def province_mismatch(subject: SubjectView, index: RegistryIndex) -> Finding | l
         # codes 10 and 00 are central registrations (国家级登记机关): no province to compare
         if holder is not None and holder.abbreviation != filed.abbreviation:
             mismatches.append({"field": "certificate_number", "value": subject.certificate_number, "region": holder.names[0],
-                               "read_from": where})  # fmt: skip
+                               "read_from": where})
     if not mismatches:
         return None
     first = mismatches[0]
     summary = (f"备案号为{filed.names[0]}（{filed.abbreviation}），"
-               f"{'证件' if first['field'] == 'certificate_number' else '主体所在省份'}属于{first['region']}")  # fmt: skip
+               f"{'证件' if first['field'] == 'certificate_number' else '主体所在省份'}属于{first['region']}")
     evidence = {"filing_province": filed.names[0], "abbreviation": filed.abbreviation, "mismatches": mismatches}
     return Finding(summary, evidence)

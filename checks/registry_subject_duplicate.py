@@ -32,5 +32,5 @@ def subject_duplicate(subject: SubjectView, index: RegistryIndex) -> Finding | l
         return None
     summary = f"证件 {subject.certificate_number} 还备案为主体 {'、'.join(others)}"
     evidence = {"certificate_type": subject.certificate_type, "certificate_number": subject.certificate_number,
-                "other_subjects": others}  # fmt: skip
+                "other_subjects": others}
     return Finding(summary, evidence)

@@ -33,4 +33,4 @@ def live_while_pending(obs: Observation, record: SiteRecord) -> Finding | None:
     page = obs.page
     return Finding(f"{fetch.final_url} 返回 HTTP {fetch.status}",
                    {"url": fetch.final_url, "status": fetch.status, "title": page.title,
-                    "text_excerpt": page.text[:200], "filing_status": record.status}, domain=obs.homepage)  # fmt: skip
+                    "text_excerpt": page.text[:200], "filing_status": record.status}, domain=obs.homepage)

@@ -36,4 +36,4 @@ def placeholder(obs: Observation, record: SiteRecord) -> Finding | None:
     fetch, page = obs.fetch, obs.page
     return Finding(f"{KIND_NAMES.get(kind, kind)}（{fetch.final_url}）",
                    {"url": fetch.final_url, "status": fetch.status, "kind": kind, "matched": term,
-                    "title": page.title, "text_excerpt": page.text[:200]}, domain=obs.homepage)  # fmt: skip
+                    "title": page.title, "text_excerpt": page.text[:200]}, domain=obs.homepage)

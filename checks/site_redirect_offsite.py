@@ -28,4 +28,4 @@ def redirect_offsite(obs: Observation, record: SiteRecord) -> Finding | None:
     target = fetch.offsite_url
     return Finding(f"跳转至 {target}",
                    {"from": (fetch.redirects or [None])[0], "to": target, "redirects": fetch.redirects,
-                    "how": fetch.redirect_kind or "http", "filed_domains": record.domains}, domain=obs.homepage)  # fmt: skip
+                    "how": fetch.redirect_kind or "http", "filed_domains": record.domains}, domain=obs.homepage)

@@ -44,5 +44,5 @@ def tls_invalid(obs: Observation, record: SiteRecord):
             problems.append(f"不包含域名 {host}")
         if problems:
             found.append(Finding(f"{host} 的证书" + "、".join(problems), {**plain(cert), "problems": problems,
-                                 "observed_at": obs.at}, domain=host))  # fmt: skip
+                                 "observed_at": obs.at}, domain=host))
     return found or None

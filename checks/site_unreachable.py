@@ -16,7 +16,7 @@ FAILURES = {
     "refused": "连接被拒绝", "reset": "连接被重置", "timeout": "连接或响应超时", "tls": "HTTPS 握手失败",
     "http_status": "服务器返回错误状态码", "dns": "首页域名无法解析", "error": "无法建立连接",
     "redirects": "重定向次数过多（循环跳转）",
-}  # fmt: skip
+}
 @check(
     code="site.unreachable",
     severity=VIOLATION,
@@ -39,4 +39,4 @@ def unreachable(obs: Observation, record: SiteRecord) -> Finding | None:
     url = fetch.final_url or f"http://{obs.homepage}/"
     return Finding(f"{detail}（{url}）",
                    {"url": url, "failure": failure, "status": fetch.status, "reason": fetch.reason or None,
-                    "attempts": plain(fetch.attempts)}, domain=obs.homepage)  # fmt: skip
+                    "attempts": plain(fetch.attempts)}, domain=obs.homepage)

@@ -245,7 +245,7 @@ def cron_trigger(expression: str):
     if len(fields) == 6:
         second, minute, hour, day, month, weekday = fields
         return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=weekday,
-                           timezone="Asia/Shanghai")  # fmt: skip
+                           timezone="Asia/Shanghai")
     raise ValueError("expected 5 fields (minute hour day month weekday) or 6 (seconds first)")
 
 

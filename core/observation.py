@@ -219,7 +219,7 @@ class Page:
 # Registration lookup states: OK answered; the others are "could not check" (never a finding).
 REG_OK, REG_NOT_FOUND, REG_ERROR, REG_RATE_LIMITED, REG_TIMEOUT, REG_UNSUPPORTED = (
     "ok", "not_found", "error", "rate_limited", "timeout", "unsupported",
-)  # fmt: skip
+)
 
 
 @dataclass
@@ -243,7 +243,7 @@ class Registration:
     status: list[str] = field(default_factory=list)
     cached: bool = False  # from the store's RDAP cache, not asked in this scan
     _omit_empty = ("reason", "filed", "server", "registrar", "registrar_id", "registrant", "registrant_kind",
-                   "redacted", "status", "cached")  # fmt: skip
+                   "redacted", "status", "cached")
 
     @property
     def ok(self) -> bool:

@@ -78,7 +78,7 @@ class Report:
         parts = [f"{n} {label}" for label, n in (
             ("opened", self.opened), ("notified", self.notified), ("reminded", self.reminded),
             ("resolved", self.resolved), ("overdue", self.overdue), ("escalated", self.escalated),
-        ) if n]  # fmt: skip
+        ) if n]
         text = "cases: " + (", ".join(parts) if parts else "no changes") + f"; {self.messages} messages queued"
         if self.held:
             text += " (notices HELD by the crawl-health gate)"
@@ -87,7 +87,7 @@ class Report:
 
 def transition(session: Session, case: Case, to_state: str, actor: str, reason: str, now: datetime, **detail) -> None:
     session.add(CaseEvent(case_id=case.id, at=now, from_state=case.state, to_state=to_state, actor=actor,
-                          reason=reason, detail=detail))  # fmt: skip
+                          reason=reason, detail=detail))
     case.state = to_state
     if to_state in (RESOLVED, WAIVED):
         case.active_key = None
@@ -148,7 +148,7 @@ class CaseBook:
             groups: dict[str, list] = defaultdict(list)
             for row in session.execute(
                 select(Finding.key, Finding.check, Finding.severity, Finding.subject_number, Finding.website_number,
-                       Finding.seen_count, Finding.last_scan_id).where(Finding.closed_at.is_(None))  # fmt: skip
+                       Finding.seen_count, Finding.last_scan_id).where(Finding.closed_at.is_(None))
             ):
                 groups[case_key_of(row.key)].append(row)
             active = set(session.scalars(select(Case.active_key).where(Case.active_key.is_not(None))))
@@ -175,11 +175,11 @@ class CaseBook:
                 case = Case(key=key, active_key=key, check=row.check, severity=declared(row.check).severity,
                             subject_number=row.subject_number, website_number=row.website_number, state=OPEN,
                             recipient=recipients.get(row.subject_number, ""), opened_at=self.now,
-                            opened_scan_id=scan_id, extensions=0)  # fmt: skip
+                            opened_scan_id=scan_id, extensions=0)
                 session.add(case)
                 session.flush()
                 session.add(CaseEvent(case_id=case.id, at=self.now, from_state=None, to_state=OPEN, actor=actor,
-                                      reason="finding confirmed", detail={"seen_scans": row.seen_count}))  # fmt: skip
+                                      reason="finding confirmed", detail={"seen_scans": row.seen_count}))
                 report.opened += 1
                 if case.severity == CRITICAL:
                     transition(session, case, ESCALATED, actor, "critical finding: no grace period", self.now)
@@ -188,7 +188,7 @@ class CaseBook:
                     report.messages += raise_alert(
                         session, self.config, self.now, "critical", f"严重问题已直接转交处理：{declared(case.check).title}",
                         scan_id=scan_id, lines=[f"案件 {case.id}：{case.website_number or case.subject_number}"],
-                        case_id=case.id)  # fmt: skip
+                        case_id=case.id)
 
     # -- phase: re-check -------------------------------------------------------------------------------
     def _resolve_fixed(self, actor: str, report: Report) -> None:
@@ -196,7 +196,7 @@ class CaseBook:
             failing = {case_key_of(key) for key in session.scalars(select(Finding.key).where(Finding.closed_at.is_(None)))}
             gone = {number for (number,) in session.execute(
                 select(Website.website_number).where(Website.removed_at.is_not(None) | (Website.status == CANCELLED))
-            )}  # fmt: skip
+            )}
             confirmations: dict[str, list[Case]] = defaultdict(list)
             for case in session.scalars(select(Case).where(Case.active_key.is_not(None))):
                 if case.website_number and case.website_number in gone:
@@ -238,7 +238,7 @@ class CaseBook:
                 seen = last_seen.get(case.key)
                 if seen is not None and seen > as_utc(case.deadline):
                     transition(session, case, ESCALATED, actor, "still failing after the deadline", self.now,
-                               seen_at=seen.isoformat())  # fmt: skip
+                               seen_at=seen.isoformat())
                     case.escalated_at = self.now
                     escalated.append(case)
             report.escalated += len(escalated)
@@ -246,7 +246,7 @@ class CaseBook:
                 report.messages += raise_alert(
                     session, self.config, self.now, "escalated", f"{len(escalated)} 个案件逾期未整改，待取消接入",
                     lines=[f"案件 {c.id}：{c.website_number or c.subject_number} {declared(c.check).title}" for c in escalated[:50]]
-                    + ["完整清单：beian cases --escalated"], case_ids=[c.id for c in escalated])  # fmt: skip
+                    + ["完整清单：beian cases --escalated"], case_ids=[c.id for c in escalated])
 
     def _remind(self, actor: str, report: Report) -> None:
         days = self.config.deadlines.reminder_days
@@ -270,7 +270,7 @@ class CaseBook:
                 for case in cases:
                     case.reminded_at = self.now
                     session.add(CaseEvent(case_id=case.id, at=self.now, from_state=case.state, to_state=case.state,
-                                          actor=actor, reason="reminder queued", detail={"outbox_id": message.id}))  # fmt: skip
+                                          actor=actor, reason="reminder queued", detail={"outbox_id": message.id}))
                 report.reminded += len(cases)
                 report.messages += 1
 
@@ -280,7 +280,7 @@ class CaseBook:
             pending = list(session.execute(
                 select(Case.id, Case.recipient).where(Case.active_key.is_not(None), Case.notified_at.is_(None))
                 .order_by(Case.id)
-            ))  # fmt: skip
+            ))
         by_recipient: dict[str, list[int]] = defaultdict(list)
         for case_id, recipient in pending:
             by_recipient[recipient].append(case_id)
@@ -293,7 +293,7 @@ class CaseBook:
             with self.store.transaction() as session:  # one customer per transaction
                 cases = list(session.scalars(
                     select(Case).where(Case.id.in_(ids), Case.notified_at.is_(None)).order_by(Case.id)
-                ))  # fmt: skip
+                ))
                 if not cases:
                     continue
                 for case in cases:
@@ -302,7 +302,7 @@ class CaseBook:
                 critical = sum(1 for item in items if item["critical"])
                 has_deadline = len(cases) > critical
                 context = {"items": items, "deadline": local_time(deadline) if has_deadline else "",
-                           "working_days": self.config.deadlines.working_days, "critical_count": critical}  # fmt: skip
+                           "working_days": self.config.deadlines.working_days, "critical_count": critical}
                 rendered = render(self.config, "notice", recipient, context, now=self.now)
                 message = queue_message(rendered, "notice", recipient, self.now, scan_id, [c.id for c in cases])
                 session.add(message)
@@ -312,10 +312,10 @@ class CaseBook:
                     case.notice_id = message.id
                     if case.state == OPEN:
                         transition(session, case, NOTIFIED, actor, "notice queued", self.now,
-                                   outbox_id=message.id, deadline=local_time(case.deadline))  # fmt: skip
+                                   outbox_id=message.id, deadline=local_time(case.deadline))
                     else:  # critical: already escalated; the customer is told to act at once
                         session.add(CaseEvent(case_id=case.id, at=self.now, from_state=case.state, to_state=case.state,
-                                              actor=actor, reason="notice queued", detail={"outbox_id": message.id}))  # fmt: skip
+                                              actor=actor, reason="notice queued", detail={"outbox_id": message.id}))
                 report.notified += len(cases)
                 report.messages += 1
 
@@ -323,28 +323,28 @@ class CaseBook:
         with self.store.transaction() as session:
             flagged = set(session.scalars(
                 select(CaseEvent.case_id).where(CaseEvent.case_id.in_(case_ids), CaseEvent.reason == "no recipient")
-            ))  # fmt: skip
+            ))
             fresh = [case_id for case_id in case_ids if case_id not in flagged]
             for case_id in fresh:
                 session.add(CaseEvent(case_id=case_id, at=self.now, from_state=OPEN, to_state=OPEN, actor=actor,
                                       reason="no recipient",
-                                      detail={"hint": "subject has no customer_email and no principal email"}))  # fmt: skip
+                                      detail={"hint": "subject has no customer_email and no principal email"}))
             if fresh:
                 raise_alert(session, self.config, self.now, "no_recipient",
                             f"{len(fresh)} 个案件无法通知：备案主体未登记客户邮箱或负责人邮箱",
-                            lines=[f"案件 {i}" for i in fresh[:50]], case_ids=fresh)  # fmt: skip
+                            lines=[f"案件 {i}" for i in fresh[:50]], case_ids=fresh)
 
     def _warn_uncovered(self, years: set[int], scan_id: int | None) -> None:
         listed = "、".join(str(y) for y in sorted(years))
         print(f"warning: chinese-calendar has no holiday data for {listed}; deadlines in those years count only "
               "weekends and the fixed-date holidays plus deadlines.holidays/workdays from the config. Add the State "
-              "Council's 放假调休 arrangement there, or upgrade chinesecalendar.", file=sys.stderr)  # fmt: skip
+              "Council's 放假调休 arrangement there, or upgrade chinesecalendar.", file=sys.stderr)
         with self.store.transaction() as session:
             already = session.scalars(select(Alert).where(Alert.kind == "calendar").order_by(Alert.id.desc())).first()
             if already is None or already.detail.get("years") != sorted(years):
                 raise_alert(session, self.config, self.now, "calendar",
                             f"{listed} 年无官方节假日数据，整改期限按周末及固定节日推算，请在配置中补充放假调休安排",
-                            scan_id=scan_id, years=sorted(years))  # fmt: skip
+                            scan_id=scan_id, years=sorted(years))
 
     # -- operator actions ------------------------------------------------------------------------------
     def extend(self, case_id: int, days: int, reason: str, actor: str = "operator") -> Case:
@@ -362,7 +362,7 @@ class CaseBook:
             case.extensions += 1
             case.reminded_at = None
             transition(session, case, EXTENDED, actor, reason.strip(), self.now,
-                       days=days, old_deadline=local_time(old), new_deadline=local_time(case.deadline))  # fmt: skip
+                       days=days, old_deadline=local_time(old), new_deadline=local_time(case.deadline))
             session.flush()
             return case
 
@@ -377,7 +377,7 @@ class CaseBook:
             for old in session.scalars(select(Waiver).where(Waiver.key == case.key, Waiver.lapsed_at.is_(None))):
                 old.lapsed_at = self.now
             session.add(Waiver(key=case.key, case_id=case.id, fingerprint=print_, reason=reason.strip(), actor=actor,
-                               created_at=self.now))  # fmt: skip
+                               created_at=self.now))
             transition(session, case, WAIVED, actor, reason.strip(), self.now, fingerprint=print_)
             session.flush()
             return case
@@ -413,7 +413,7 @@ def recipients_for(session: Session, subject_numbers: set[str]) -> dict[str, str
         principals = dict(session.execute(
             select(Contact.subject_id, Contact.email).where(
                 Contact.subject_id.in_(ids), Contact.role == "principal", Contact.website_id.is_(None))
-        ).all())  # fmt: skip
+        ).all())
         for row in rows:
             email = (row.customer_email or "").strip() or (principals.get(row.id) or "").strip()
             if email:
@@ -458,5 +458,5 @@ def _observed(obs: observed.Observation, binds: Binds) -> str:
         return json.dumps({name: [entry.outcome, sorted(entry.addresses)] for name, entry in obs.dns.items()}, sort_keys=True)
     fetch, page = obs.fetch, obs.page
     return json.dumps([fetch.state if fetch else None, fetch.final_url if fetch else None, fetch.status if fetch else None,
-                       page.title if page else None, page.text if page else None], ensure_ascii=False)  # fmt: skip
+                       page.title if page else None, page.text if page else None], ensure_ascii=False)
 

@@ -78,7 +78,7 @@ def apply(session: Session, scan_id: int | None, now: datetime, items: list[Verd
                         "domain": found.domain, "summary": found.summary, "evidence": evidence,
                         "first_seen": now, "last_seen": now, "first_scan_id": scan_id, "last_scan_id": scan_id,
                         "seen_count": 1,
-                    })  # fmt: skip
+                    })
                     open_rows[key] = (-1, scan_id, found.code)
                     counts["opened"] += 1
                 elif existing[0] > 0:

@@ -35,7 +35,7 @@ class Health:
 
     def as_dict(self) -> dict:
         return {"failure_share": round(self.share, 4), "baseline": None if self.baseline is None else round(self.baseline, 4),
-                "threshold": round(self.threshold, 4), "held": self.held, "observed": self.observed}  # fmt: skip
+                "threshold": round(self.threshold, 4), "held": self.held, "observed": self.observed}
 
 
 def failure_share(stats: dict) -> tuple[float, int]:
@@ -80,7 +80,7 @@ class HealthGate:
         recorded = (scan.stats or {}).get("health")
         if recorded is not None:  # a rerun for the same scan keeps its first verdict (and its release)
             return Health(recorded["failure_share"], recorded["baseline"], recorded["threshold"],
-                          recorded["held"] and not recorded.get("released"), recorded["observed"])  # fmt: skip
+                          recorded["held"] and not recorded.get("released"), recorded["observed"])
         health = assess(session, scan, self.config.cases)
         for action in self.actions:
             action(session, scan, health)
@@ -94,8 +94,8 @@ class HealthGate:
             return
         baseline = "none yet" if health.baseline is None else f"{health.baseline:.1%}"
         message = (f"扫描 {scan.id} 失败比例 {health.share:.1%} 远高于基线（{baseline}），"
-                   "疑为本方网络或 DNS 故障，本次扫描的客户通知已暂停发送")  # fmt: skip
+                   "疑为本方网络或 DNS 故障，本次扫描的客户通知已暂停发送")
         raise_alert(session, self.config, self.now, "health_gate", message, scan_id=scan.id,
                     lines=[f"阈值 {health.threshold:.1%}，观测网站 {health.observed} 个",
                            f"确认网络正常后执行：beian notices release --scan {scan.id}"],
-                    **health.as_dict())  # fmt: skip
+                    **health.as_dict())

@@ -62,7 +62,7 @@ class Progress:
         filled = int(width * self.done / self.total) if self.total else width
         bar = "#" * filled + "-" * (width - filled)
         return (f"[{bar}] {self.done}/{self.total} sites  {rate:.0f}/s  findings {self.findings}  "
-                f"not checked {self.not_checked}  ETA {eta}")  # fmt: skip
+                f"not checked {self.not_checked}  ETA {eta}")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):

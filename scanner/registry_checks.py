@@ -25,10 +25,10 @@ def load_views(store: Store) -> list[SubjectView]:
     with store.session() as session:
         subjects = {
             row.id: SubjectView(row.subject_number, row.name, row.nature, row.certificate_type,
-                                row.certificate_number, row.province)  # fmt: skip
+                                row.certificate_number, row.province)
             for row in session.execute(
                 select(Subject.id, Subject.subject_number, Subject.name, Subject.nature, Subject.certificate_type,
-                       Subject.certificate_number, Subject.province).where(Subject.removed_at.is_(None))  # fmt: skip
+                       Subject.certificate_number, Subject.province).where(Subject.removed_at.is_(None))
             )
         }
         websites: dict[int, WebsiteView] = {}
@@ -52,7 +52,7 @@ def load_views(store: Store) -> list[SubjectView]:
                 websites[website_id].domains.append(name)
         for row in session.execute(
             select(ContactRow.subject_id, ContactRow.website_id, ContactRow.role, ContactRow.name, ContactRow.mobile,
-                   ContactRow.phone)  # fmt: skip
+                   ContactRow.phone)
         ):
             subject = subjects.get(row.subject_id)
             if subject is None or (row.website_id is not None and row.website_id not in websites):
@@ -69,7 +69,7 @@ def evaluate_subject(subject: SubjectView, index: RegistryIndex) -> list[finding
         if website.status == CANCELLED:
             continue
         verdicts.append(findings_store.Verdicts(subject.subject_number, website.website_number,
-                                                judge_website(website, subject, index)))  # fmt: skip
+                                                judge_website(website, subject, index)))
     return verdicts
 
 

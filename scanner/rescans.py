@@ -38,7 +38,7 @@ class Ask:
 
     def as_dict(self) -> dict:
         return {"domains": self.domains, "websites": self.websites, "subjects": self.subjects,
-                "checks": self.checks, "open_cases": self.open_cases}  # fmt: skip
+                "checks": self.checks, "open_cases": self.open_cases}
 
 
 def resolve(store: Store, ask: Ask) -> Selector:
@@ -51,7 +51,7 @@ def resolve(store: Store, ask: Ask) -> Selector:
             for website, subject in session.execute(
                 select(Finding.website_number, Finding.subject_number).where(
                     Finding.check.in_(ask.checks), Finding.closed_at.is_(None))
-            ):  # fmt: skip
+            ):
                 (websites.add(website) if website else subjects.add(subject))
         if ask.open_cases:
             for website, subject in session.execute(
@@ -76,7 +76,7 @@ def enqueue(store: Store, ask: Ask, *, kind: str = "operator", by: str = "") -> 
             if row.selector == selector:
                 return row, False
         row = RescanRequest(kind=kind, selector=selector, request=ask.as_dict(), state=QUEUED,
-                            requested_at=clock.now(), requested_by=by or kind)  # fmt: skip
+                            requested_at=clock.now(), requested_by=by or kind)
         session.add(row)
         session.flush()
         return row, True
@@ -110,7 +110,7 @@ def requeue_interrupted(store: Store) -> int:
     with store.transaction() as session:
         return session.execute(
             update(RescanRequest).where(RescanRequest.state == RUNNING).values(state=QUEUED)
-        ).rowcount  # fmt: skip
+        ).rowcount
 
 
 def as_dict(row: RescanRequest) -> dict:
@@ -119,4 +119,4 @@ def as_dict(row: RescanRequest) -> dict:
     return {"id": row.id, "kind": row.kind, "state": row.state, "selector": row.selector, "request": row.request,
             "requested_at": shanghai_iso(row.requested_at), "requested_by": row.requested_by,
             "started_at": shanghai_iso(row.started_at), "finished_at": shanghai_iso(row.finished_at),
-            "scan_id": row.scan_id, "error": row.error or None}  # fmt: skip
+            "scan_id": row.scan_id, "error": row.error or None}

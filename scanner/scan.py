@@ -151,7 +151,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
         policy=AddressPolicy(config), ownership=Ownership(config, StoreOwnerCache(store)), writer=writer,
         progress=progress, batches=iter_batches(store, config, selector, scan_id, size=500),
         is_placeholder=lambda page: placeholder_kind(page) is not None,
-    )  # fmt: skip
+    )
     context.renderer, context.render_off = renderer, render_off
     context.registrations, context.trust = registrations, trust
     children_cpu = _children_cpu()
@@ -190,7 +190,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
         "rdap_domain_cached": getattr(context.registrations, "cached", 0),
         "finish_reason": reason, "writer": dict(writer.counts),
         "render": _render_stats(context, _children_cpu() - children_cpu),
-    }  # fmt: skip
+    }
     with store.transaction() as session:
         scan = session.get(Scan, scan_id)
         scan.state = state
@@ -200,7 +200,7 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
     if failure is not None:
         raise ScanError(f"scan {scan_id} failed: {type(failure).__name__}: {failure}")
     result = ScanResult(scan_id, state, total, progress.not_checked, progress.by_code + registry_counts, elapsed,
-                        resumed, timing, context.dns.queries, render=stats["render"])  # fmt: skip
+                        resumed, timing, context.dns.queries, render=stats["render"])
     if state == "finished":
         _update_cases(config, store, result)
     return result

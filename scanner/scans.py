@@ -49,10 +49,10 @@ def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
                 raise ScanError(f"scan {scan.id} of the same selection is still running (pid {stats.get('pid')})")
             scan.state = "running"
             scan.stats = {**stats, "pid": os.getpid(), "heartbeat": utcnow().isoformat(),
-                          "resumed": stats.get("resumed", 0) + 1}  # fmt: skip
+                          "resumed": stats.get("resumed", 0) + 1}
             return scan.id, True
         scan = Scan(started_at=clock.now(), state="running", selector=wanted,
-                    stats={"pid": os.getpid(), "heartbeat": utcnow().isoformat()})  # fmt: skip
+                    stats={"pid": os.getpid(), "heartbeat": utcnow().isoformat()})
         session.add(scan)
         session.flush()
         return scan.id, False
@@ -62,7 +62,7 @@ def mark_interrupted(store: Store, pid: int) -> int:
     """Scans a dead process left `running` become `interrupted` (they resume with the same selection)."""
     with store.transaction() as session:
         stale = [scan for scan in session.scalars(select(Scan).where(Scan.state == "running"))
-                 if (scan.stats or {}).get("pid") == pid]  # fmt: skip
+                 if (scan.stats or {}).get("pid") == pid]
         for scan in stale:
             scan.state = "interrupted"
         return len(stale)

@@ -88,7 +88,7 @@ class StoreWriter:
             record = item["record"]
             rows.append({"scan_id": self.scan_id, "website_id": record.website_id, "observed_at": now,
                          "outcome": item["outcome"], "reason": item.get("reason", "")[:500],
-                         "data": encode(item["obs"])})  # fmt: skip
+                         "data": encode(item["obs"])})
             verdicts.append(findings_store.Verdicts(record.subject_number, record.website_number, item["outcomes"]))
         with Session(self.store.engine) as session, session.begin():
             session.execute(insert(Observation), rows)

@@ -126,7 +126,7 @@ class HomepageSpider(scrapy.Spider):
             fallback = f"www.{home}"
         lookups = list(names)  # www.<apex> is resolved only if the apex does not answer
         obs = Observation(record.homepage_host, nameservers=[f"{h}:{p}" for h, p in ctx.config.dns.nameservers] or ["system"],
-                          at=clock.now().isoformat())  # fmt: skip
+                          at=clock.now().isoformat())
         registrations = getattr(ctx, "registrations", None)
         async with self._gate:
             if registrations is not None and record.status not in (PENDING, CANCELLED):
@@ -157,13 +157,13 @@ class HomepageSpider(scrapy.Spider):
                 if answer is None or not answer.addresses:
                     outcome = answer.outcome if answer else "unresolved"
                     job.attempts.append({"url": url, "error": f"dns: {outcome}", "failure": "dns",
-                                         "ours": outcome in OUR_FAILURES})  # fmt: skip
+                                         "ours": outcome in OUR_FAILURES})
                     job.consider(R_ERROR, job.attempts[-1])
                     continue
                 allowed, reason, private = self._screen(answer.addresses)
                 if not allowed:
                     job.attempts.append({"url": url, "error": f"not fetched: {reason}",
-                                         "failure": "private" if private else "blocked", "ours": not private})  # fmt: skip
+                                         "failure": "private" if private else "blocked", "ours": not private})
                     job.consider(R_ERROR, job.attempts[-1])
                     continue
                 yield scrapy.Request(
@@ -172,7 +172,7 @@ class HomepageSpider(scrapy.Spider):
                     errback=self.failed,
                     dont_filter=True,
                     meta={"job": job, "download_slot": allowed[0], "started": time.monotonic(),
-                          "handle_httpstatus_all": True, "dont_redirect": True},  # fmt: skip
+                          "handle_httpstatus_all": True, "dont_redirect": True},
                 )
                 return
             if job.fallback and (job.best is None or job.best[0] <= R_HTTP_ERROR):
@@ -202,7 +202,7 @@ class HomepageSpider(scrapy.Spider):
         verdicts = [(a, self.ctx.policy.verdict(a)) for a in addresses]
         refused = [(a, v.reason) for a, v in verdicts if not v.allowed]
         return ([a for a, v in verdicts if v.allowed], "; ".join(f"{a}: {why}" for a, why in refused),
-                any(why == "private" for _, why in refused))  # fmt: skip
+                any(why == "private" for _, why in refused))
 
     async def parse_page(self, response):
         job: Job = response.meta["job"]
@@ -265,7 +265,7 @@ class HomepageSpider(scrapy.Spider):
         outcome = await ctx.renderer.render(response.url, document, fetch)
         evidence = Render(**outcome.evidence(), static_lacked=lacked,
                           static={"text_chars": len(static.text), "numbers": [n.text for n in static.numbers],
-                                  "app_shell": static.app_shell})  # fmt: skip
+                                  "app_shell": static.app_shell})
         if outcome.state != "rendered":
             static.render = evidence
             return static
@@ -280,7 +280,7 @@ class HomepageSpider(scrapy.Spider):
         return rendered
 
     async def _subresource(self, job: Job, method: str, url: str, headers: dict, body: bytes | None,
-                           time_s: float, size: int) -> Fetched:  # fmt: skip
+                           time_s: float, size: int) -> Fetched:
         """A request a rendered page makes, fetched by the crawl: same DNS view, same address guard."""
         ctx = self.ctx
         host = (urlsplit(url).hostname or "").lower().rstrip(".")
@@ -307,7 +307,7 @@ class HomepageSpider(scrapy.Spider):
                   "dont_retry": True,
                   "download_timeout": max(0.1, min(time_s, ctx.config.fetch.timeout_s)),
                   "download_maxsize": max(1, min(size, ctx.config.fetch.max_bytes))},
-        )  # fmt: skip
+        )
         response = await self.crawler.engine.download_async(request)
         return Fetched(response.status, browser_headers(response.headers), response.body)
 
@@ -325,7 +325,7 @@ class HomepageSpider(scrapy.Spider):
         if len(job.redirects) > ctx.config.fetch.max_redirects:
             # a loop (or a long chain): what a browser shows as ERR_TOO_MANY_REDIRECTS, not the other scheme's error
             job.attempts.append({"url": source, "failure": "redirects", "location": target,
-                                 "error": f"too many redirects (more than {ctx.config.fetch.max_redirects})"})  # fmt: skip
+                                 "error": f"too many redirects (more than {ctx.config.fetch.max_redirects})"})
             job.consider(R_HTTP_ERROR, job.attempts[-1])
             return [self._finish(job)]
         await ctx.dns.resolve(host)
@@ -345,7 +345,7 @@ class HomepageSpider(scrapy.Spider):
         host = urlsplit(request.url).hostname or ""
         kind, ours, detail = _classify_failure(failure, self._refusal(host) if failure.check(tx_error.DNSLookupError) else "")
         attempt = {"url": request.url, "failure": kind, "error": detail, "ours": ours,
-                   "elapsed_ms": round((time.monotonic() - request.meta["started"]) * 1000)}  # fmt: skip
+                   "elapsed_ms": round((time.monotonic() - request.meta["started"]) * 1000)}
         job.attempts.append(attempt)
         job.consider(R_ERROR, attempt)
         return await self._continue(job)
@@ -356,7 +356,7 @@ class HomepageSpider(scrapy.Spider):
         answers of websites in flight (the observation holds what the checks need)."""
         ctx = self.ctx
         hosts = {job.home, f"www.{job.home}", *job.scope, *(urlsplit(u).hostname or "" for u in job.redirects),
-                 *job.extra_hosts}  # fmt: skip
+                 *job.extra_hosts}
         for host in hosts:
             ctx.dns.forget(host)
 
@@ -370,7 +370,7 @@ class HomepageSpider(scrapy.Spider):
 LACKS_NUMBER = "静态 HTML 中没有可见的备案号"
 LACKS_CONTENT = "静态 HTML 只是应用外壳（几乎没有可见文字，内容由脚本生成）"
 HOP_HEADERS = {"host", "connection", "content-length", "accept-encoding", "keep-alive", "proxy-authorization",
-               "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}  # fmt: skip
+               "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 NOT_FOR_BROWSER = {b"content-encoding", b"content-length", b"transfer-encoding", b"connection", b"keep-alive"}
 
 
@@ -426,16 +426,16 @@ def _fetch_summary(job: Job) -> tuple[Fetch, Page | None]:
     if rank in (R_PAGE, R_PLACEHOLDER):
         return Fetch(FetchState.PAGE, **base, final_url=result["url"], status=result["status"],
                      address=result.get("address"), content_type=result.get("content_type"),
-                     bytes=result.get("bytes")), result["page"]  # fmt: skip
+                     bytes=result.get("bytes")), result["page"]
     if rank == R_OFFSITE:
         return Fetch(FetchState.REDIRECT_OFFSITE, **base, final_url=result["url"], offsite_url=result["offsite_url"],
-                     redirect_kind=result.get("redirect_kind")), None  # fmt: skip
+                     redirect_kind=result.get("redirect_kind")), None
     failures = [a for a in job.attempts if a.get("failure")]
     if failures and all(a["failure"] in NOT_CONNECTED for a in failures):
         # nothing was connected to: DNS or the address policy decided; access.* reports the cause
         first = failures[0]
         return Fetch(FetchState.NOT_FETCHED, **base, failure=first["failure"], ours=bool(first.get("ours")),
-                     reason=first.get("error", ""), final_url=first["url"]), None  # fmt: skip
+                     reason=first.get("error", ""), final_url=first["url"]), None
     connected = [a for a in failures if a["failure"] not in NOT_CONNECTED]
     # A page over our size cap answered: the site is up, we did not read it (could not check), whatever the
     # other scheme did. Otherwise the failure is ours only when every attempt's was.
@@ -446,14 +446,14 @@ def _fetch_summary(job: Job) -> tuple[Fetch, Page | None]:
         chosen = next(a for a in connected if a["failure"] == "too_large")
     return Fetch(FetchState.FAILED, **base, failure=chosen.get("failure", "error"), ours=ours,
                  status=chosen.get("status"), final_url=chosen.get("url"),
-                 reason=chosen.get("error") or (f"HTTP {chosen.get('status')}" if chosen.get("status") else "")), None  # fmt: skip
+                 reason=chosen.get("error") or (f"HTTP {chosen.get('status')}" if chosen.get("status") else "")), None
 
 
 ATTEMPT_FIELDS = {f.name for f in dataclass_fields(Attempt)}
 
 
 FAILURE_PRIORITY = {"redirects": 0, "http_status": 0, "too_large": 1, "timeout": 2, "tls": 3, "refused": 4, "reset": 5,
-                    "error": 6}  # fmt: skip
+                    "error": 6}
 
 
 def _describe(value) -> str:
@@ -485,7 +485,7 @@ def _classify_failure(failure, refused: str = "") -> tuple[str, bool, str]:
         # nothing else cancels a download in this crawl
         return "too_large", True, text or "over fetch.max_bytes"
     if (failure.check(tx_error.TimeoutError, tx_error.TCPTimedOutError, DownloadTimeoutError) or "timeout" in lowered
-            or "took longer" in text):  # fmt: skip
+            or "took longer" in text):
         return "timeout", False, text
     if "ssl" in lowered or "tls" in lowered or "handshake" in lowered or "certificate" in lowered:
         return "tls", False, text

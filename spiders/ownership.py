@@ -17,7 +17,7 @@ BUILTIN_NETWORKS = Path(__file__).resolve().parent.parent / "checks" / "data" / 
 
 PROVIDER, PROVIDER_OFFSHORE, CDN, PRIVATE, KNOWN, UNKNOWN = (
     "provider", "provider_offshore", "cdn", "private", "known", "unknown",
-)  # fmt: skip
+)
 FOREIGN_KINDS = frozenset({PROVIDER_OFFSHORE, KNOWN, UNKNOWN})
 
 
@@ -74,7 +74,7 @@ class Ownership:
             if ip.version == item.network.version and ip in item.network:
                 kind = PROVIDER if item.mainland else PROVIDER_OFFSHORE
                 return Owner(address, kind, owner=self.config.provider.name, network=str(item.network),
-                                   region=item.region, source="config")  # fmt: skip
+                                   region=item.region, source="config")
         cdn = self.via_cdn(chain)
         if cdn:
             return Owner(address, CDN, owner=self.config.provider.name, network=cdn, source="cname")

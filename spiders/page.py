@@ -19,7 +19,7 @@ from core.observation import NumberSeen, Page
 
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header",
                "footer", "nav", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "dl", "form", "aside", "main",
-               "blockquote", "pre", "hr", "center", "address", "figure", "figcaption"}  # fmt: skip
+               "blockquote", "pre", "hr", "center", "address", "figure", "figcaption"}
 _ONCLICK_URL = re.compile(r"""(?:https?:)?//[^'"\s)]+""", re.IGNORECASE)
 _META_REFRESH = re.compile(r"""^\s*\d+\s*[;,]\s*url\s*=\s*['"]?([^'"]+)""", re.IGNORECASE)
 _JS_LOCATION = re.compile(r"""(?:window\.|document\.|top\.)?location(?:\.href)?\s*=\s*['"]([^'"]+)['"]""")
@@ -47,7 +47,7 @@ def _link_of(element: etree._Element, base_url: str) -> str | None:
 
 _LOWER = "translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ', 'abcdefghijklmnopqrstuvwxyz')"  # and drop spaces
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg", "canvas", "select", "textarea",
-              "button", "head", "title")  # fmt: skip
+              "button", "head", "title")
 _HIDDEN_ELEMENTS = etree.XPath(
     f"//*[@hidden or contains({_LOWER}, 'display:none') or contains({_LOWER}, 'visibility:hidden')]"
 )
@@ -154,13 +154,13 @@ def _snippet(text: str, start: int, end: int) -> str:
 # nests hundreds of unclosed <font> tags), which would hide a footer's number.
 _PARSER = lxml.html.HTMLParser(huge_tree=True)
 _FILING_LABEL = re.compile(r"^\s*(?:网站|本站)?\s*(?:icp)?\s*(?:备案号?码?|备案编号|备案信息|备案查询|工信部备案号?|工信部)\s*[:：]?\s*$",
-                           re.IGNORECASE)  # fmt: skip
+                           re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
 
 
 # What a framework build's script looks like (webpack/vite/next/nuxt/umi), as opposed to a library include.
 _BUNDLE = re.compile(r"(?:/_next/|/_nuxt/|/static/js/|\.chunk\.js|/assets/index[.-]|(?:^|/)(?:app|main|index|chunk|bundle|vendors?|runtime|"
-                     r"polyfills|umi)[.~-][0-9a-f]{6,})", re.IGNORECASE)  # fmt: skip
+                     r"polyfills|umi)[.~-][0-9a-f]{6,})", re.IGNORECASE)
 
 
 def _decoded(text: str) -> str:

@@ -36,7 +36,7 @@ from core.observation import (
 
 REDACTED_NAME = re.compile(r"redacted|privacy|withheld|not disclosed|data protected|隐私|保密|已隐藏", re.I)
 CACHED_FIELDS = ("state", "server", "registered", "expires", "last_changed", "registrar", "registrar_id",
-                 "registrant", "registrant_kind", "redacted", "status")  # fmt: skip
+                 "registrant", "registrant_kind", "redacted", "status")
 
 
 class RegistrationCache(Protocol):
@@ -74,7 +74,7 @@ def from_rdap(domain: str, data: dict, server: str) -> Registration:
     entities = parsed.get("entities") or {}
     registrar = (entities.get("registrar") or [{}])[0]
     registrar_id = next((p["identifier"] for p in registrar.get("public_ids", [])
-                         if "iana" in p.get("type", "").lower()), "")  # fmt: skip
+                         if "iana" in p.get("type", "").lower()), "")
     registrant = (entities.get("registrant") or [{}])[0]
     name = (registrant.get("organisation") or registrant.get("name") or "").strip()
     redacted = list(parsed.get("redacted") or [])
@@ -89,7 +89,7 @@ def from_rdap(domain: str, data: dict, server: str) -> Registration:
         registrar=(registrar.get("organisation") or registrar.get("name") or "").strip(), registrar_id=registrar_id,
         registrant=name, registrant_kind=kind if kind in ("org", "individual") else "",
         redacted=redacted, status=list(parsed.get("status") or []),
-    )  # fmt: skip
+    )
 
 
 class Registrations:
@@ -196,7 +196,7 @@ class Registrations:
             self._gate = asyncio.Semaphore(self.config.concurrency)
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.config.timeout_s, follow_redirects=True,
-                                             headers={"Accept": "application/rdap+json"})  # fmt: skip
+                                             headers={"Accept": "application/rdap+json"})
         url = f"{server}/domain/{domain}"
         async with self._gate:
             await self._pace(server)

@@ -164,7 +164,7 @@ def render_account(name: str) -> pwd.struct_passwd:
         try:
             done = subprocess.run([useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
                                    "--shell", "/usr/sbin/nologin", "--comment", "beian-scanner headless Chromium", name],
-                                  capture_output=True, text=True, timeout=30)  # fmt: skip
+                                  capture_output=True, text=True, timeout=30)
         except OSError as exc:
             raise RenderSetupError(f"cannot create the user {name} for the browser: {exc.strerror}") from None
         try:
@@ -187,7 +187,7 @@ def unprivileged_launcher(executable: str, user: str) -> tuple[str, str]:
     path = os.path.join(folder, "chromium")
     with open(path, "w", encoding="utf-8") as out:
         out.write(LAUNCHER.format(python=sys.executable, user=account.pw_name, uid=account.pw_uid,
-                                  gid=account.pw_gid, chromium=os.path.realpath(executable)))  # fmt: skip
+                                  gid=account.pw_gid, chromium=os.path.realpath(executable)))
     os.chmod(path, 0o700)
     return path, folder
 
@@ -208,7 +208,7 @@ class _Slot:
         context = await browser.new_context(
             user_agent=user_agent, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 900},
             service_workers="block", accept_downloads=False, ignore_https_errors=True,
-        )  # fmt: skip
+        )
         slot = cls(browser, context, None)
         await context.route_web_socket("**/*", _refuse_websocket)
         await context.route("**/*", slot._route)
@@ -331,7 +331,7 @@ class Renderer:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=self._launcher, args=BROWSER_ARGS, headless=True, timeout=30_000,
                 chromium_sandbox=True,
-            )  # fmt: skip
+            )
             return self._browser
 
     async def close(self) -> None:
@@ -412,7 +412,7 @@ class _PageSession:
 
     def outcome(self, state: str, reason: str = "", html: str = "") -> Rendered:
         return Rendered(state, html=html, reason=reason, requests=self.requests, bytes=self.bytes,
-                        blocked=list(self.blocked))  # fmt: skip
+                        blocked=list(self.blocked))
 
     async def run(self, slot: _Slot) -> Rendered:
         slot.session = self
@@ -443,7 +443,7 @@ class _PageSession:
                     return await route.abort("blockedbyclient")
                 self.navigated = True
                 return await route.fulfill(status=self.document.status, headers=self.document.headers,
-                                           body=self.document.body)  # fmt: skip
+                                           body=self.document.body)
             if request.resource_type in SKIPPED_TYPES or request.is_navigation_request():
                 return await route.abort("blockedbyclient")  # pictures, fonts, frames: not needed to read the page
             if urlsplit(url).scheme not in ("http", "https"):
@@ -461,7 +461,7 @@ class _PageSession:
             try:
                 body = request.post_data_buffer if request.method == "POST" else None
                 fetched = await self.fetch(request.method, url, await request.all_headers(), body, remaining_s,
-                                           remaining_bytes)  # fmt: skip
+                                           remaining_bytes)
             finally:
                 self.in_flight -= 1
                 self.last_activity = time.monotonic()

@@ -105,7 +105,7 @@ def describe(cert: x509.Certificate, host: str, trust: TrustStore | None) -> Cer
         not_before=cert.not_valid_before_utc.isoformat(), not_after=cert.not_valid_after_utc.isoformat(),
         self_signed=self_signed, trusted=trust.trusts(cert) if trust is not None else False,
         host_matches=host_matches(host, names),
-    )  # fmt: skip
+    )
 
 
 def from_response(response, host: str, trust: TrustStore | None) -> Certificate | None:

@@ -12,10 +12,10 @@ from spiders.page import extract
 def record(**fields) -> SiteRecord:
     base = dict(website_id=1, website_number="京ICP备10000000号-1", website_name="示例网站", status="已备案",
                 domains=["example.cn"], homepage_host="example.cn", subject_number="京ICP备10000000号",
-                subject_name="北京示例科技有限公司", nature="企业")  # fmt: skip
+                subject_name="北京示例科技有限公司", nature="企业")
     base.update(fields)
     base["pre_approvals"] = [a if isinstance(a, PreApproval) else PreApproval(a["category"], a.get("number", ""))
-                             for a in base.get("pre_approvals", [])]  # fmt: skip
+                             for a in base.get("pre_approvals", [])]
     return SiteRecord(**base)
 
 

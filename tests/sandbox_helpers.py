@@ -27,7 +27,7 @@ def beian(config: Path, *args: str, timeout: float = 300) -> subprocess.Complete
     return subprocess.run(
         [sys.executable, "-m", "scanner.cli", "--config", str(config), *args],
         capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+    )
 
 
 def import_world_registry(box: Sandbox, config: Path, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from scanner.store.models import Alert, Case, CaseEvent, OutboxMessage
 
 TABLE_COLUMNS = ["id", "state", "check", "website_number", "subject_number", "deadline", "recipient"]
 WORKLIST_COLUMNS = ["id", "website_number", "subject_number", "check", "title", "recipient", "notified_at",
-                    "deadline", "escalated_at"]  # fmt: skip
+                    "deadline", "escalated_at"]
 
 
 def register(sub) -> None:
@@ -45,7 +45,7 @@ def register(sub) -> None:
     extend.set_defaults(func=cmd_extend)
     waive = actions.add_parser(
         "waive", help="close a case as a false positive; the code stays quiet for that website until its page or "
-        "record changes")  # fmt: skip
+        "record changes")
     waive.add_argument("id", type=int)
     waive.add_argument("--reason", required=True, help="why (kept in the audit trail)")
     waive.add_argument("--by", default="operator", help="who does this (audit trail)")
@@ -87,12 +87,12 @@ def cmd_show(args, config: Config) -> int:
         events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
         outbox_ids = {event.detail.get("outbox_id") for event in events if (event.detail or {}).get("outbox_id")}
         notices = list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids))
-                                       .order_by(OutboxMessage.id)))  # fmt: skip
+                                       .order_by(OutboxMessage.id)))
     store.dispose()
     print(f"case {case.id}  {case.state}  {case.check}  {row['title']}")
     for label, key in (("website", "website_number"), ("subject", "subject_number"), ("recipient", "recipient"),
                        ("opened", "opened_at"), ("notified", "notified_at"), ("deadline", "deadline"),
-                       ("escalated", "escalated_at"), ("closed", "closed_at")):  # fmt: skip
+                       ("escalated", "escalated_at"), ("closed", "closed_at")):
         if row[key]:
             print(f"  {label:<10} {row[key]}")
     print(f"  {'field':<10} {item['field']}")

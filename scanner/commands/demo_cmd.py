@@ -24,7 +24,7 @@ def register(sub) -> None:
         "scans it and lists the findings. Needs ports 80 and 443 on 127.x addresses (root or CAP_NET_BIND_SERVICE).",
     )
     p.add_argument("--workdir", default="beian-demo", help="where the demo keeps its database and config "
-                   "(default: ./beian-demo)")  # fmt: skip
+                   "(default: ./beian-demo)")
     p.set_defaults(func=cmd_demo, needs_config=False)
 
     sandbox = sub.add_parser("sandbox", help="the fake internet used by tests, the demo and benchmarks")
@@ -63,7 +63,7 @@ def cmd_sandbox_up(args, _config: Config) -> int:
         Path(args.config_out).write_text(text, encoding="utf-8")
     hosts = len(box.world.hosts)
     print(f"sandbox '{box.world.name}' is up: {hosts} hosts on {len(box.world.web_addresses())} loopback addresses, "
-          f"DNS {box.nameserver}, RDAP {box.rdap_url}, SMTP {box.smtp_url}")  # fmt: skip
+          f"DNS {box.nameserver}, RDAP {box.rdap_url}, SMTP {box.smtp_url}")
     print("point the scanner at it with this config (Ctrl-C stops the sandbox):\n")
     print(text)
     sys.stdout.flush()
@@ -112,7 +112,7 @@ def cmd_demo(args, _config: Config) -> int:
             for row in query(session, scan_id=scan.scan_id):
                 item = as_contract(row)
                 print(f"  [{item['severity']}] {item['check']:<28} {item['website_number'] or item['subject_number']}"
-                      f"  {item['summary']}")  # fmt: skip
+                      f"  {item['summary']}")
         if scan.cases is not None:
             print(f"\n{scan.cases.line()}")
         _deliver(config, store, box)

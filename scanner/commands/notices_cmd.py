@@ -69,7 +69,7 @@ def cmd_list(args, config: Config) -> int:
         totals = dict(session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
     items = [{"id": r.id, "kind": r.kind, "state": r.state, "attempts": r.attempts, "recipient": r.recipient,
               "created": local_time(r.created_at), "sent": local_time(r.sent_at), "subject": r.subject}
-             for r in reversed(rows)]  # fmt: skip
+             for r in reversed(rows)]
     write_table(items, sys.stdout, ["id", "kind", "state", "attempts", "recipient", "created", "sent", "subject"])
     print(", ".join(f"{n} {state}" for state, n in sorted(totals.items())) or "outbox is empty")
     return 0

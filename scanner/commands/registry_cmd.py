@@ -66,7 +66,7 @@ def cmd_import(args, config: Config) -> int:
             by_code = run_registry_checks(config, store)
             total = sum(by_code.values())
             print(f"registry checks: {total} finding(s)" + (": " + ", ".join(f"{c} {n}" for c, n in sorted(by_code.items()))
-                                                             if total else ""))  # fmt: skip
+                                                             if total else ""))
     finally:
         store.dispose()
     return 0
@@ -92,7 +92,7 @@ def _subject_view(session, subject: Subject) -> dict:
              "removed_at": shanghai_iso(w.removed_at)}
             for w in sites
         ],
-    }  # fmt: skip
+    }
 
 
 def _contact(row: Contact | None) -> dict | None:
@@ -173,9 +173,9 @@ def cmd_stats(args, config: Config) -> int:
                                      .where(Domain.removed_at.is_(None), Website.removed_at.is_(None)))
             removed = session.scalar(select(func.count()).select_from(Website).where(Website.removed_at.is_not(None)))
     finally:
-        store.dispose()  # fmt: skip
+        store.dispose()
     print(f"subjects {sum(by_nature.values())}, websites {sum(by_status.values())}, domains {domains}, "
-          f"websites removed {removed}")  # fmt: skip
+          f"websites removed {removed}")
     for title, counter in (("province", by_province), ("nature", by_nature), ("status", by_status)):
         print(f"\nby {title}:")
         for key, count in counter.most_common():

@@ -55,7 +55,7 @@ def cmd_scan(args, config: Config) -> int:
         raise CommandError(str(exc)) from None
     if result.state != "finished":
         print(f"scan {result.scan_id} interrupted after {result.elapsed_s:.0f} s; run the same command to resume it",
-              file=sys.stderr)  # fmt: skip
+              file=sys.stderr)
         return 3
     if args.output:
         written = write_scan_findings(store, result.scan_id, args.output)
@@ -66,7 +66,7 @@ def cmd_scan(args, config: Config) -> int:
         print(result.cases.line())
     if result.cases_error:
         print(f"beian: error: cases were not updated after scan {result.scan_id} ({result.cases_error}); "
-              "run `beian cases sweep` to finish", file=sys.stderr)  # fmt: skip
+              "run `beian cases sweep` to finish", file=sys.stderr)
     store.dispose()
     return 0
 
@@ -74,10 +74,10 @@ def cmd_scan(args, config: Config) -> int:
 def print_summary(result) -> None:
     rate = result.websites / result.elapsed_s if result.elapsed_s else 0
     print(f"scan {result.scan_id} {'resumed and ' if result.resumed else ''}finished: {result.websites} websites "
-          f"in {result.elapsed_s:.1f} s ({rate:.1f}/s); {result.not_checked} could not be checked")  # fmt: skip
+          f"in {result.elapsed_s:.1f} s ({rate:.1f}/s); {result.not_checked} could not be checked")
     if result.websites and result.not_checked / result.websites > FAILURE_SHARE:
         print(f"warning: {result.not_checked / result.websites:.0%} of websites could not be checked; the scanner's own "
-              "network or DNS may be failing, the crawl-health gate decides whether its notices are held (beian alerts)", file=sys.stderr)  # fmt: skip
+              "network or DNS may be failing, the crawl-health gate decides whether its notices are held (beian alerts)", file=sys.stderr)
     line = render_line(result.render)
     if line:
         print(line)
@@ -101,7 +101,7 @@ def render_line(stats: dict) -> str:
     if not pages:
         return "rendering on: no page needed it"
     line = (f"rendering: {stats.get('rendered', 0)} of {pages} pages rendered, {stats.get('failed', 0)} could not be "
-            f"(browser CPU {stats.get('browser_cpu_s', 0):.1f} s, {stats.get('blocked', 0)} requests refused)")  # fmt: skip
+            f"(browser CPU {stats.get('browser_cpu_s', 0):.1f} s, {stats.get('blocked', 0)} requests refused)")
     if stats.get("reason"):
         line += f"; {stats['reason']}"
     return line

@@ -73,12 +73,12 @@ def cmd_serve(args, config: Config) -> int:
     service = Service(config, _config_path(config), store)
     app = create_app(config, store, service)
     server = _Server(uvicorn.Config(app, host=host, port=config.serve.port, log_level="warning", access_log=False,
-                                    lifespan="off"))  # fmt: skip
+                                    lifespan="off"))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
     service.start()
     print(f"beian serve: API on http://{config.serve.listen} (OpenAPI /openapi.json); nightly scan "
-          f"'{config.serve.nightly_scan}', sweep '{config.serve.sweep}' (Asia/Shanghai)", flush=True)  # fmt: skip
+          f"'{config.serve.nightly_scan}', sweep '{config.serve.sweep}' (Asia/Shanghai)", flush=True)
     try:
         server.run()  # returns on SIGINT/SIGTERM
     finally:
@@ -165,6 +165,6 @@ def cmd_scans(args, config: Config) -> int:
         items.append({"id": scan.id, "state": scan.state, "started": local_time(scan.started_at),
                       "finished": local_time(scan.finished_at), "scope": scope, "websites": stats.get("websites", ""),
                       "findings": sum((stats.get("findings_by_code") or {}).values()),
-                      "held": "yes" if (stats.get("health") or {}).get("held") else ""})  # fmt: skip
+                      "held": "yes" if (stats.get("health") or {}).get("held") else ""})
     write_table(items, sys.stdout, ["id", "state", "started", "finished", "scope", "websites", "findings", "held"])
     return 0

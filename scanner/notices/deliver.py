@@ -108,7 +108,7 @@ class SendReport:
             text += f"; {self.reconciled} confirmed from the delivery journal after an interrupted run"
         if self.resent_in_doubt:
             text += (f"; {self.resent_in_doubt} in doubt after an interrupted run (the server may have it) "
-                     "re-sent with the same Message-ID")  # fmt: skip
+                     "re-sent with the same Message-ID")
         if self.stopped:
             text += f"; stopped: {self.stopped}"
         return text
@@ -162,7 +162,7 @@ class SmtpTransport:
         try:
             if self.url.scheme == "smtps":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=self.timeout,
-                                                        context=ssl.create_default_context())  # fmt: skip
+                                                        context=ssl.create_default_context())
             else:
                 client = smtplib.SMTP(host, port, timeout=self.timeout)
             client.ehlo_or_helo_if_needed()
@@ -185,7 +185,7 @@ class SmtpTransport:
         try:
             _kill_at("before_mail")
             for command, ok in ((lambda: client.mail(sender), (250,)), (lambda: client.rcpt(recipient), (250, 251)),
-                                (lambda: client.docmd("DATA"), (354,))):  # fmt: skip
+                                (lambda: client.docmd("DATA"), (354,))):
                 code, text = command()
                 if code not in ok:
                     if code == 421:  # the server is closing the session: nothing was delivered
@@ -278,7 +278,7 @@ class Sender:
             self._deliver(journal, report, limit)
             with self.store.session() as session:
                 report.remaining = len(session.scalars(select(OutboxMessage.id).where(
-                    OutboxMessage.state.in_(DUE_STATES))).all())  # fmt: skip
+                    OutboxMessage.state.in_(DUE_STATES))).all())
             return report
         finally:
             journal.close()
@@ -304,7 +304,7 @@ class Sender:
                 row.state, row.attempts = "pending", max(0, row.attempts - 1)
                 if seen == "doubt":
                     row.last_error = ("in doubt after an interrupted run (the server had the whole message, "
-                                      "its reply was never read): sent again with the same Message-ID")  # fmt: skip
+                                      "its reply was never read): sent again with the same Message-ID")
                     report.resent_in_doubt += 1
         journal.clear()
 
@@ -327,7 +327,7 @@ class Sender:
                 try:
                     kwargs = {"message_id": row.message_id} if isinstance(transport, EmlTransport) else {}
                     transport.send(row.raw, self.config.notices.sender, row.recipient,
-                                   lambda r=row: journal.in_doubt(r.id, r.attempts), **kwargs)  # fmt: skip
+                                   lambda r=row: journal.in_doubt(r.id, r.attempts), **kwargs)
                 except Unreachable as exc:
                     self._release(row.id)
                     report.stopped = f"cannot reach the mail server ({exc}); messages stay queued"
@@ -356,13 +356,13 @@ class Sender:
                 row = session.scalars(
                     select(OutboxMessage).where(OutboxMessage.state.in_(DUE_STATES), OutboxMessage.next_attempt_at <= now)
                     .order_by(OutboxMessage.id).limit(1)
-                ).first()  # fmt: skip
+                ).first()
                 if row is None:
                     return None
                 claimed = session.execute(
                     update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.state.in_(DUE_STATES))
                     .values(state="sending", attempts=OutboxMessage.attempts + 1, claimed_by=self.me, next_attempt_at=now)
-                ).rowcount  # fmt: skip
+                ).rowcount
                 if claimed == 1:
                     session.refresh(row)
                     return row
@@ -375,7 +375,7 @@ class Sender:
     def _mark_sent(self, outbox_id: int, note: str) -> None:
         with self.store.transaction() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
-                            .values(state="sent", sent_at=clock.now(), last_error=note))  # fmt: skip
+                            .values(state="sent", sent_at=clock.now(), last_error=note))
 
     def _refused(self, row: OutboxMessage, error: str, report: SendReport) -> None:
         from scanner.notices.outbox import raise_alert
@@ -390,7 +390,7 @@ class Sender:
                 raise_alert(session, self.config, now, "mail_failed",
                             f"通知邮件 {current.id} 发送 {current.attempts} 次均被拒绝：{current.recipient}",
                             lines=[error, "处理后重新排队：beian notices retry " + str(current.id)],
-                            outbox_id=current.id)  # fmt: skip
+                            outbox_id=current.id)
             else:
                 delay = min(MAX_BACKOFF_S, self.config.notices.retry_base_s * 2 ** (current.attempts - 1))
                 current.state, current.next_attempt_at = "retry", now + timedelta(seconds=delay)
@@ -401,4 +401,4 @@ class Sender:
 def next_due(store: Store) -> datetime | None:
     with store.session() as session:
         return session.scalar(select(OutboxMessage.next_attempt_at).where(OutboxMessage.state.in_(DUE_STATES))
-                              .order_by(OutboxMessage.next_attempt_at).limit(1))  # fmt: skip
+                              .order_by(OutboxMessage.next_attempt_at).limit(1))

@@ -48,7 +48,7 @@ def build_items(session: Session, cases: Iterable[Case], *, include_closed: bool
             "detail": detail[:MAX_DETAIL] + ("…" if len(detail) > MAX_DETAIL else ""),
             "requirement": catalog.remediation, "deadline": local_time(case.deadline),
             "critical": case.severity == CRITICAL,
-        })  # fmt: skip
+        })
     return items
 
 

@@ -13,7 +13,7 @@ from scanner.store.models import Alert, OutboxMessage
 
 
 def raise_alert(session: Session, config: Config, now: datetime, kind: str, message: str, *,
-                scan_id: int | None = None, lines: list[str] | None = None, **detail) -> int:  # fmt: skip
+                scan_id: int | None = None, lines: list[str] | None = None, **detail) -> int:
     """Record an operator alert, and mail it to `notices.operator_email` when one is set. Returns messages queued."""
     session.add(Alert(created_at=now, kind=kind, scan_id=scan_id, message=message, detail=detail))
     if not config.notices.operator_email:
@@ -26,4 +26,4 @@ def raise_alert(session: Session, config: Config, now: datetime, kind: str, mess
 def queue_message(rendered, kind: str, recipient: str, now: datetime, scan_id: int | None, case_ids: list[int]) -> OutboxMessage:
     return OutboxMessage(message_id=rendered.message_id, kind=kind, recipient=recipient, subject=rendered.subject,
                          raw=rendered.raw, state="pending", attempts=0, next_attempt_at=now, last_error="",
-                         created_at=now, scan_id=scan_id, case_ids=case_ids)  # fmt: skip
+                         created_at=now, scan_id=scan_id, case_ids=case_ids)

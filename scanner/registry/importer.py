@@ -134,7 +134,7 @@ class _Importer:
             "subjects added": 0, "subjects changed": 0, "subjects removed": 0, "subjects restored": 0,
             "websites added": 0, "websites changed": 0, "websites removed": 0, "websites restored": 0,
             "domains added": 0, "domains removed": 0,
-        }  # fmt: skip
+        }
 
     def _change(self, kind: str, number: str, change: str, before: dict | None, after: dict | None) -> None:
         self.changes.append({"kind": kind, "number": number, "change": change, "before": before, "after": after})
@@ -154,7 +154,7 @@ class _Importer:
                 select(
                     Website.id, Website.website_number, Website.subject_id, Website.fingerprint,
                     Website.removed_at,
-                )  # fmt: skip
+                )
             )
         }
         if self.max_removal_share is not None:
@@ -169,7 +169,7 @@ class _Importer:
         present_sites = {w.website_number for s in subjects for w in s.websites}
         share = self.max_removal_share or 0.0
         for kind, existing, present in (("websites", existing_sites, present_sites),
-                                        ("subjects", existing_subjects, present_subjects)):  # fmt: skip
+                                        ("subjects", existing_subjects, present_subjects)):
             live = [n for n, r in existing.items() if r.removed_at is None]
             gone = sum(1 for n in live if n not in present)
             if live and gone / len(live) > share:

@@ -36,7 +36,7 @@ MAX_DEPTH = 32  # nesting allowed inside an unknown (kept) JSON field
 _MAX_LENGTH = {
     "subject_number": 64, "certificate_type": 64, "certificate_number": 64, "province": 32,
     "website_number": 64, "provider_code": 32, "mobile": 64, "phone": 64, "category": 64,
-}  # fmt: skip
+}
 
 # Flat form: one row per website, subject columns repeated. Canonical name first, then accepted headers.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -70,7 +70,7 @@ _HEADER_INDEX = {alias: canon for canon, aliases in COLUMNS.items() for alias in
 _SUBJECT_COLUMNS = (
     "subject_name", "nature", "certificate_type", "certificate_number", "province", "address",
     "principal_name", "principal_mobile", "principal_phone", "principal_email", "customer_email",
-)  # fmt: skip
+)
 _LIST_SPLIT = re.compile(r"[;；,，、\n]+")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -224,7 +224,7 @@ def _check_lengths(row: str | int, errors: _Errors, record: SubjectRecord | Webs
         role, contact = "principal", record.principal
     else:
         fields = [("website_number", "website_number", record.website_number),
-                  ("provider_code", "provider_code", record.provider_code)]  # fmt: skip
+                  ("provider_code", "provider_code", record.provider_code)]
         fields += [(f"pre_approvals[{i}]", "category", pa.category) for i, pa in enumerate(record.pre_approvals)]
         role, contact = "leader", record.leader
     fields += [(f"{role}{sep}mobile", "mobile", contact.mobile), (f"{role}{sep}phone", "phone", contact.phone)]
@@ -294,11 +294,11 @@ def _domains(values: Iterable[Any]) -> list[str]:
 _SUBJECT_KEYS = {
     "subject_number", "name", "nature", "certificate_type", "certificate_number", "province",
     "address", "principal", "customer_email", "websites",
-}  # fmt: skip
+}
 _WEBSITE_KEYS = {
     "website_number", "name", "domains", "homepage", "service_content", "pre_approvals", "status",
     "provider_code", "leader", "approved_at",
-}  # fmt: skip
+}
 
 
 def parse_json(text: str, source: str) -> list[SubjectRecord]:

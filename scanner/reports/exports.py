@@ -15,9 +15,9 @@ from scanner.findings import as_contract
 from scanner.notices.compose import local_time
 
 FINDING_COLUMNS = ["check", "severity", "subject_number", "website_number", "domain", "summary", "first_seen",
-                   "last_seen", "closed"]  # fmt: skip
+                   "last_seen", "closed"]
 CASE_COLUMNS = ["id", "state", "check", "title", "severity", "subject_number", "website_number", "recipient",
-                "opened_at", "notified_at", "deadline", "escalated_at", "closed_at", "extensions"]  # fmt: skip
+                "opened_at", "notified_at", "deadline", "escalated_at", "closed_at", "extensions"]
 
 
 def finding_rows(findings: Iterable) -> list[dict]:
@@ -31,7 +31,7 @@ def case_row(case) -> dict:
         "recipient": case.recipient, "opened_at": local_time(case.opened_at), "notified_at": local_time(case.notified_at),
         "deadline": local_time(case.deadline), "escalated_at": local_time(case.escalated_at),
         "closed_at": local_time(case.closed_at), "extensions": case.extensions,
-    }  # fmt: skip
+    }
 
 
 def write_jsonl(items: Iterable[dict], out: TextIO, omit: tuple[str, ...] = ("closed",)) -> int:

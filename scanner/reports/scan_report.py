@@ -28,9 +28,9 @@ FORMATS = ("html", "csv", "xlsx", "jsonl")
 SEVERITY_LABELS = {"critical": "严重", "violation": "违规", "warning": "提示"}
 NATURE_UNKNOWN = "未知"
 COLUMNS = ["check", "title", "severity", "province", "nature", "subject_number", "website_number", "domain",
-           "summary", "new", "first_seen", "last_seen"]  # fmt: skip
+           "summary", "new", "first_seen", "last_seen"]
 HEADERS = ["检查项", "问题", "级别", "省份", "主体性质", "主体备案号", "网站备案号", "域名", "问题描述", "本次新增", "首次发现",
-           "最近发现"]  # fmt: skip
+           "最近发现"]
 
 
 class ReportError(Exception):
@@ -59,7 +59,7 @@ def _scan_dict(scan: Scan) -> dict:
             "websites": stats.get("websites", 0), "observed": stats.get("observed", 0),
             "not_checked": stats.get("not_checked", 0), "elapsed_s": stats.get("elapsed_s"),
             "findings_by_code": stats.get("findings_by_code", {}), "render": stats.get("render", {}),
-            "health": stats.get("health", {})}  # fmt: skip
+            "health": stats.get("health", {})}
 
 
 def _full(scan: Scan) -> bool:
@@ -81,13 +81,13 @@ def build(session: Session, scan_id: int | None = None, trend_scans: int = 12) -
     if scan is None:
         raise ReportError(f"scan {scan_id}: no such scan (see `beian scans`)")
     subjects = {s.subject_number: (s.province or NATURE_UNKNOWN, s.nature or NATURE_UNKNOWN)
-                for s in session.scalars(select(Subject))}  # fmt: skip
+                for s in session.scalars(select(Subject))}
     rows = session.scalars(_findings_of(session, scan)).all()
     findings = []
     for row in rows:
         province, nature = subjects.get(row.subject_number, (NATURE_UNKNOWN, NATURE_UNKNOWN))
         item = as_contract(row) | {"title": declared(row.check).title, "province": province, "nature": nature,
-                                   "new": row.first_scan_id == scan_id, "id": row.id}  # fmt: skip
+                                   "new": row.first_scan_id == scan_id, "id": row.id}
         findings.append(item)
     previous = session.scalar(
         select(Scan.id).where(Scan.id < scan_id, Scan.state == "finished").order_by(Scan.id.desc()).limit(1)
@@ -97,7 +97,7 @@ def build(session: Session, scan_id: int | None = None, trend_scans: int = 12) -
         closed = session.scalars(
             select(Finding).where(Finding.last_scan_id == previous, Finding.closed_at.is_not(None),
                                   Finding.closed_at >= scan.started_at)
-        ).all()  # fmt: skip
+        ).all()
         resolved = [as_contract(row) | {"title": declared(row.check).title} for row in closed]
     codes = Counter(f["check"] for f in findings)
     report = ScanReport(
@@ -124,13 +124,13 @@ def _findings_of(session: Session, scan: Scan):
 
     end = scan.finished_at or clock.now()
     statement = select(Finding).where(Finding.first_seen <= end, Finding.last_seen >= scan.started_at,
-                                      or_(Finding.closed_at.is_(None), Finding.closed_at > end))  # fmt: skip
+                                      or_(Finding.closed_at.is_(None), Finding.closed_at > end))
     if not _full(scan):
         observed = select(Observation.website_id).where(Observation.scan_id == scan.id)
         websites = select(Website.website_number).where(Website.id.in_(observed))
         subjects = select(Subject.subject_number).join(Website, Website.subject_id == Subject.id).where(Website.id.in_(observed))
         statement = statement.where(or_(Finding.website_number.in_(websites),
-                                        Finding.website_number.is_(None) & Finding.subject_number.in_(subjects)))  # fmt: skip
+                                        Finding.website_number.is_(None) & Finding.subject_number.in_(subjects)))
     return statement.order_by(Finding.severity, Finding.check, Finding.subject_number, Finding.website_number)
 
 
@@ -146,10 +146,10 @@ def trend(session: Session, upto: int | None = None, scans: int = 12) -> list[di
         open_rows = session.execute(
             select(Finding.severity).where(Finding.first_seen <= finished,
                                            or_(Finding.closed_at.is_(None), Finding.closed_at > finished))
-        ).scalars().all()  # fmt: skip
+        ).scalars().all()
         severities = Counter(open_rows)
         points.append({"scan_id": scan.id, "date": shanghai_iso(finished)[:10], "open": len(open_rows),
-                       "by_severity": dict(severities)})  # fmt: skip
+                       "by_severity": dict(severities)})
     return points
 
 
@@ -193,7 +193,7 @@ def render_html(report: ScanReport, provider: str = "", generated: datetime | No
 
     template = environment().get_template("report.html.j2")
     return template.render(r=report, provider=provider, severity_labels=SEVERITY_LABELS,
-                           generated=shanghai_iso(generated or clock.now()))  # fmt: skip
+                           generated=shanghai_iso(generated or clock.now()))
 
 
 def _table(report: ScanReport) -> list[list]:
@@ -207,7 +207,7 @@ def write(report: ScanReport, fmt: str, out, provider: str = "") -> int:
     elif fmt == "jsonl":
         for f in report.findings:
             out.write(json.dumps({k: v for k, v in f.items() if k not in ("id", "title", "new", "province", "nature")},
-                                 ensure_ascii=False) + "\n")  # fmt: skip
+                                 ensure_ascii=False) + "\n")
     elif fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(HEADERS)

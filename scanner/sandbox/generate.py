@@ -18,7 +18,7 @@ from pathlib import Path
 from stdnum.cn import uscc
 
 PROVINCES = [("京", "北京市", "11"), ("沪", "上海市", "31"), ("粤", "广东省", "44"), ("浙", "浙江省", "33"),
-             ("苏", "江苏省", "32"), ("蜀", "四川省", "51"), ("鄂", "湖北省", "42"), ("闽", "福建省", "35")]  # fmt: skip
+             ("苏", "江苏省", "32"), ("蜀", "四川省", "51"), ("鄂", "湖北省", "42"), ("闽", "福建省", "35")]
 MOBILE_PREFIXES = ["138", "139", "136", "135", "150", "158", "186", "189", "177", "199", "133", "185"]
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何林罗高"
 WORDS = ["云端", "星河", "锦程", "远航", "博雅", "晨光", "青禾", "汇智", "鼎盛", "嘉禾", "华信", "精诚", "方圆", "瑞丰"]
@@ -30,7 +30,7 @@ MIX = {
     "status_500": 0.03, "placeholder": 0.03, "offsite": 0.02, "number_missing": 0.03, "link_missing": 0.03,
     "link_wrong": 0.02, "mismatch": 0.02, "nxdomain": 0.03, "foreign": 0.02, "pending_live": 0.02,
     "huge": 0.01, "drip": 0.01,
-}  # fmt: skip
+}
 
 PAGE_TEMPLATE = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ title }}</title>
 <meta name="keywords" content="{{ title }},企业服务,软件开发"><link rel="stylesheet" href="/css/main.css"></head>
@@ -68,7 +68,7 @@ def _footer(kind: str, number: str, subject_number: str, company: str) -> str:
     if kind == "ok_spans":
         head, digits = number.split("备", 1)
         return (f"<p>{company}<a href='https://beian.miit.gov.cn/#/Integrated/recordQuery'><span>{head}备</span>"
-                f"<span>{digits}</span></a> <span>京公网安备11010802030000号</span></p>")  # fmt: skip
+                f"<span>{digits}</span></a> <span>京公网安备11010802030000号</span></p>")
     if kind == "number_missing":
         return f"<p>© 2024 {company} 版权所有</p>"
     if kind == "link_missing":
@@ -123,7 +123,7 @@ def generate(sites: int, seed: int = 1, addresses: int = 64, page_kb: int = 30, 
             address = provider[site_index % len(provider)]
             title = f"{rng.choice(WORDS)}{rng.choice(TRADES)}官网"
             page = {"template": "page", "vars": {"title": title, "items": items, "address": f"{province}某区某路{site_index}号",
-                                                  "footer": _footer(kind, number, subject_number, company)}}  # fmt: skip
+                                                  "footer": _footer(kind, number, subject_number, company)}}
             host: dict = {"a": [address]}
             status = "已备案"
             if kind.startswith("ok") or kind in ("number_missing", "link_missing", "link_wrong", "mismatch"):
@@ -132,7 +132,7 @@ def generate(sites: int, seed: int = 1, addresses: int = 64, page_kb: int = 30, 
                 build = f"{site_index:08x}"
                 host["https"] = {"template": "shell", "vars": {"title": title, "build": build}, "paths": {
                     f"/assets/index-{build}.js": {"template": "bundle", "vars": page["vars"],
-                                                  "content_type": "application/javascript; charset=utf-8"}}}  # fmt: skip
+                                                  "content_type": "application/javascript; charset=utf-8"}}}
             elif kind == "dead":
                 pass
             elif kind == "hang":
@@ -156,7 +156,7 @@ def generate(sites: int, seed: int = 1, addresses: int = 64, page_kb: int = 30, 
                 host["https"] = page
             hosts[domain] = host
             websites.append({"website_number": number, "name": title, "domains": [domain], "status": status,
-                             "leader": {"name": rng.choice(SURNAMES) + "经理", "mobile": _mobile(rng)}})  # fmt: skip
+                             "leader": {"name": rng.choice(SURNAMES) + "经理", "mobile": _mobile(rng)}})
             expected.append({"kind": kind, "website_number": number, "domain": domain})
         subjects.append({
             "subject_number": subject_number, "name": company, "nature": "企业",
@@ -164,7 +164,7 @@ def generate(sites: int, seed: int = 1, addresses: int = 64, page_kb: int = 30, 
             "address": f"{province}某区某路{subject_index}号",
             "principal": {"name": rng.choice(SURNAMES) + "总", "mobile": _mobile(rng)},
             "customer_email": f"admin@s{subject_index}.example.cn", "websites": websites,
-        })  # fmt: skip
+        })
     return {
         "name": f"generated-{sites}",
         "scanner": {

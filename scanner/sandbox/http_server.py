@@ -20,7 +20,7 @@ REASONS = {
     307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 403: "Forbidden",
     404: "Not Found", 410: "Gone", 451: "Unavailable For Legal Reasons", 500: "Internal Server Error",
     502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
-}  # fmt: skip
+}
 
 
 @dataclass(slots=True)

@@ -25,7 +25,7 @@ def network_object(net: RdapNetwork) -> dict:
             ["fn", {}, "text", net.owner],
             ["kind", {}, "text", "org"],
         ]],
-    }  # fmt: skip
+    }
     data = {
         "rdapConformance": ["rdap_level_0", "cidr0"],
         "objectClassName": "ip network",
@@ -49,7 +49,7 @@ def network_object(net: RdapNetwork) -> dict:
 
 
 DEFAULT_DOMAIN = {"registered": "2016-03-01", "expires": "+700d", "last_changed": "-200d",
-                  "registrar": "阿里云计算有限公司（万网）", "registrar_id": "420"}  # fmt: skip
+                  "registrar": "阿里云计算有限公司（万网）", "registrar_id": "420"}
 
 
 def _vcard(name: str, kind: str) -> list:
@@ -60,11 +60,11 @@ def domain_object(name: str, spec: dict) -> dict:
     """An RDAP domain object: events, the registrar (with its IANA id) and the registrant (or its redaction)."""
     events = [{"eventAction": action, "eventDate": relative_date(spec[key]).strftime("%Y-%m-%dT%H:%M:%SZ")}
               for key, action in (("registered", "registration"), ("expires", "expiration"),
-                                  ("last_changed", "last changed")) if spec.get(key)]  # fmt: skip
+                                  ("last_changed", "last changed")) if spec.get(key)]
     entities = []
     if spec.get("registrar"):
         registrar = {"objectClassName": "entity", "handle": f"REGISTRAR-{spec.get('registrar_id') or 'X'}",
-                     "roles": ["registrar"], "vcardArray": _vcard(spec["registrar"], "org")}  # fmt: skip
+                     "roles": ["registrar"], "vcardArray": _vcard(spec["registrar"], "org")}
         if spec.get("registrar_id"):
             registrar["publicIds"] = [{"type": "IANA Registrar ID", "identifier": str(spec["registrar_id"])}]
         entities.append(registrar)
@@ -80,12 +80,12 @@ def domain_object(name: str, spec: dict) -> dict:
     }
     if spec.get("redacted"):
         entities.append({"objectClassName": "entity", "handle": "", "roles": ["registrant"],
-                         "vcardArray": ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", ""]]]})  # fmt: skip
+                         "vcardArray": ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", ""]]]})
         data["redacted"] = [{"name": {"type": "Registrant Name"}, "prePath": "$.entities[?(@.roles[0]=='registrant')]",
-                             "method": "emptyValue"}]  # fmt: skip
+                             "method": "emptyValue"}]
     elif spec.get("registrant"):
         entities.append({"objectClassName": "entity", "handle": f"{data['handle']}-REG", "roles": ["registrant"],
-                         "vcardArray": _vcard(spec["registrant"], spec.get("kind") or "org")})  # fmt: skip
+                         "vcardArray": _vcard(spec["registrant"], spec.get("kind") or "org")})
     return data
 
 

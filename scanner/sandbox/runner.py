@@ -121,7 +121,7 @@ class Sandbox:
         smtp = await loop.create_server(
             lambda: SMTP(self.smtp, enable_SMTPUTF8=True, hostname="smtp.sandbox.invalid"),
             self.dns_host, self.smtp_port, reuse_address=True,
-        )  # fmt: skip
+        )
         self.smtp_port = smtp.sockets[0].getsockname()[1]
         self._smtp_server = smtp
         self._closables.append(smtp)

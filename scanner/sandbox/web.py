@@ -224,7 +224,7 @@ def _load_self_signed(context: ssl.SSLContext, name: str) -> None:
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=365))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, hashes.SHA256()))  # fmt: skip
+            .sign(key, hashes.SHA256()))
     pem = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     fd, path = tempfile.mkstemp(suffix=".pem")

@@ -40,7 +40,7 @@ import yaml
 BEHAVIOURS = ("normal", "hang", "drip", "reset", "huge", "gzip_bomb")
 TLS_KINDS = ("valid", "expired", "not_yet_valid", "self_signed", "wrong_host")
 DOMAIN_KEYS = ("registered", "expires", "last_changed", "registrar", "registrar_id", "registrant", "kind",
-               "redacted", "answer", "delay_s")  # fmt: skip
+               "redacted", "answer", "delay_s")
 DOMAIN_ANSWERS = ("ok", "timeout", "429", "404", "500")
 RCODES = ("nxdomain", "servfail", "refused")
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
@@ -270,7 +270,7 @@ def parse_world(data: dict, base_dir: Path | None = None) -> World:
     if not isinstance(data, dict):
         raise WorldError("world: expected a mapping at the top level")
     known = {"name", "hosts", "templates", "rdap", "registry", "registry_file", "expected", "scanner", "description",
-             "domains", "domain_defaults"}  # fmt: skip
+             "domains", "domain_defaults"}
     unknown = {k for k in set(data) - known if not str(k).startswith("x-")}  # x-…: YAML anchors
     if unknown:
         raise WorldError(f"{sorted(unknown)[0]}: unknown top-level key")

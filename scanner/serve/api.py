@@ -62,7 +62,7 @@ def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
     """`now` (a callable returning an aware datetime) replaces the wall clock of console sessions and the
     login throttle, for tests."""
     app = FastAPI(title="beian-scanner", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None,
-                  description="ICP 备案 compliance scanner: scans, rescans, findings and rectification cases.")  # fmt: skip
+                  description="ICP 备案 compliance scanner: scans, rescans, findings and rectification cases.")
 
     def authorize(request: Request) -> None:
         token = config.serve.token
@@ -195,7 +195,7 @@ def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
             events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
             return {**case_row(case), "events": [
                 {"at": shanghai_iso(e.at), "from": e.from_state, "to": e.to_state, "actor": e.actor, "reason": e.reason}
-                for e in events]}  # fmt: skip
+                for e in events]}
 
     @app.post("/cases/{case_id}/extend", dependencies=auth)
     def extend(case_id: int, body: ExtendIn) -> dict:
@@ -236,4 +236,4 @@ def _scan(session, scan: Scan) -> dict:
         "progress": {"websites": stats.get("websites"), "observed": observed, "not_checked": stats.get("not_checked")},
         "findings_by_code": stats.get("findings_by_code", {}), "elapsed_s": stats.get("elapsed_s"),
         "health": stats.get("health"),
-    }  # fmt: skip
+    }

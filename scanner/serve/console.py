@@ -45,7 +45,7 @@ SESSION_TTL = timedelta(hours=12)
 MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist, and the database driver would overflow on them
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STATE_LABELS = {"open": "待通知", "notified": "已通知", "extended": "已延期", "overdue": "已逾期", "escalated": "待取消接入",
-                "resolved": "已整改", "waived": "已豁免（误报）"}  # fmt: skip
+                "resolved": "已整改", "waived": "已豁免（误报）"}
 PAGE_SIZES = (50, 100, 200, 500)
 PAGE_SIZE = 100
 
@@ -74,7 +74,7 @@ class LoginThrottle:
     server is not something a guesser can trigger. `now` is injectable for tests."""
 
     def __init__(self, now: Callable[[], datetime], free: int = 5, base_s: float = 1.0, cap_s: float = 900.0,
-                 max_clients: int = 10_000) -> None:  # fmt: skip
+                 max_clients: int = 10_000) -> None:
         self.now, self.free, self.base_s, self.cap_s, self.max_clients = now, free, base_s, cap_s, max_clients
         self.failures: dict[str, tuple[int, datetime]] = {}
 
@@ -149,7 +149,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
         context.setdefault("csrf", getattr(request.state, "csrf", ""))
         html = env.get_template(f"console/{name}.html.j2").render(provider=config.provider.name,
                                                                   token_set=bool(config.serve.token), **shared,
-                                                                  **context)  # fmt: skip
+                                                                  **context)
         response = HTMLResponse(html, status_code=status_code)
         fresh = getattr(request.state, "new_session", "")
         if fresh:
@@ -158,7 +158,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
 
     def _set_session_cookie(response: Response, session_id: str) -> None:
         response.set_cookie(COOKIE, session_id, httponly=True, samesite="strict", path="/console",
-                            max_age=int(SESSION_TTL.total_seconds()))  # fmt: skip
+                            max_age=int(SESSION_TTL.total_seconds()))
 
     def _new_session(request: Request) -> tuple[str, str]:
         session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -167,7 +167,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
             session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < moment))
             session.add(ConsoleSession(id_hash=_hash(session_id), csrf=csrf, created_at=moment,
                                        expires_at=moment + SESSION_TTL,
-                                       client=(request.client.host if request.client else "")[:64]))  # fmt: skip
+                                       client=(request.client.host if request.client else "")[:64]))
         return session_id, csrf
 
     def _current(request: Request) -> ConsoleSession | None:
@@ -228,7 +228,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
 
     @router.post("/login")
     def login(request: Request, token: Annotated[str, Form(max_length=500)] = "",
-              csrf: Annotated[str, Form(max_length=200)] = "") -> Response:  # fmt: skip
+              csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         same_origin(request)
         expected = request.cookies.get(LOGIN_COOKIE, "")
         if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
@@ -237,7 +237,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
         wait = throttle.wait_s(client)
         if wait > 0:
             response = page("login", request, status_code=429, csrf=expected,
-                            error=f"登录失败次数过多，请 {math.ceil(wait)} 秒后再试")  # fmt: skip
+                            error=f"登录失败次数过多，请 {math.ceil(wait)} 秒后再试")
             response.headers["Retry-After"] = str(math.ceil(wait))
             return response
         if config.serve.token and not hmac.compare_digest(token.encode(), config.serve.token.encode()):
@@ -268,7 +268,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
     @router.get("/cases")
     def cases(request: Request, state: str = "", check: str = "", province: str = "", deadline_before: str = "",
               escalated: bool = False, page_no: Annotated[int, Query(alias="page")] = 1,
-              size: int = PAGE_SIZE) -> HTMLResponse:  # fmt: skip
+              size: int = PAGE_SIZE) -> HTMLResponse:
         check_login(request)
         if escalated:
             state = "escalated"
@@ -289,7 +289,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
             except ValueError:
                 raise HTTPException(422, "整改期限须为 YYYY-MM-DD 格式的日期") from None
         wanted = CaseFilter(states=states, checks=[check] if check else [], provinces=[province] if province else [],
-                            deadline_before=limit)  # fmt: skip
+                            deadline_before=limit)
         statement = wanted.select(with_province=True, by_deadline=True)
         with store.session() as session:
             pager = _pager(session, statement, page_no, size)
@@ -297,7 +297,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
             provinces = sorted({p for p in session.scalars(select(Subject.province).distinct()) if p})
         f = {"state": state or "active", "check": check, "province": province, "deadline_before": deadline_before}
         return page("cases", request, rows=rows, provinces=provinces, states=STATES, pager=pager, f=f,
-                    pager_base="/console/cases", sizes=PAGE_SIZES)  # fmt: skip
+                    pager_base="/console/cases", sizes=PAGE_SIZES)
 
     @router.get("/cases/{case_id}")
     def case_page(request: Request, case_id: int) -> HTMLResponse:
@@ -310,7 +310,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
                                       Finding.website_number == case.website_number if case.website_number
                                       else Finding.website_number.is_(None))
                 .order_by(Finding.closed_at.is_not(None), Finding.last_seen.desc())
-            ).all()  # fmt: skip
+            ).all()
             subject = session.scalar(select(Subject).where(Subject.subject_number == case.subject_number))
             rescans = session.scalars(select(RescanRequest).order_by(RescanRequest.id.desc()).limit(200)).all()
             target = case.website_number or case.subject_number
@@ -322,7 +322,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
                         subject={"name": subject.name if subject else "", "province": subject.province if subject else "",
                                  "nature": subject.nature if subject else ""},
                         rescans=[{"id": r.id, "state": r.state, "scan_id": r.scan_id} for r in mine],
-                        rule=declared(case.check).rule, advice=declared(case.check).remediation)  # fmt: skip
+                        rule=declared(case.check).rule, advice=declared(case.check).remediation)
 
     @router.post("/cases/{case_id}/rescan")
     def case_rescan(request: Request, case_id: int, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
@@ -335,12 +335,12 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
         except RescanError as exc:
             return back(f"/cases/{case_id}", f"无法重新检查：{exc}")
         return RedirectResponse(f"/console/rescans/{row.id}?msg={quote('已加入扫描队列' if created else '已在队列中')}",
-                                status_code=303)  # fmt: skip
+                                status_code=303)
 
     @router.post("/cases/{case_id}/extend")
     def case_extend(request: Request, case_id: int, days: Annotated[int, Form(ge=1, le=60)],
                     reason: Annotated[str, Form(min_length=1, max_length=1000)], by: Annotated[str, Form(max_length=120)] = "console",
-                    csrf: Annotated[str, Form(max_length=200)] = "") -> Response:  # fmt: skip
+                    csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         check_post(request, csrf)
         _case_exists(case_id)
         try:
@@ -352,7 +352,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
     @router.post("/cases/{case_id}/waive")
     def case_waive(request: Request, case_id: int, reason: Annotated[str, Form(min_length=1, max_length=1000)],
                    by: Annotated[str, Form(max_length=120)] = "console",
-                   csrf: Annotated[str, Form(max_length=200)] = "") -> Response:  # fmt: skip
+                   csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         check_post(request, csrf)
         _case_exists(case_id)
         try:
@@ -375,14 +375,14 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
             scan = session.get(Scan, row.scan_id) if row.scan_id else None
             return page("rescan", request, rescan={"id": row.id, "state": row.state, "request": row.request or {},
                                                     "scan_id": row.scan_id, "error": row.error or ""},
-                        scan={"id": scan.id, "state": scan.state, "stats": scan.stats or {}} if scan else None)  # fmt: skip
+                        scan={"id": scan.id, "state": scan.state, "stats": scan.stats or {}} if scan else None)
 
     @router.get("/findings")
     def findings(request: Request, check: str = "", province: str = "", website: str = "",
-                 page_no: Annotated[int, Query(alias="page")] = 1, size: int = PAGE_SIZE) -> HTMLResponse:  # fmt: skip
+                 page_no: Annotated[int, Query(alias="page")] = 1, size: int = PAGE_SIZE) -> HTMLResponse:
         check_login(request)
         statement = (select(Finding, Subject.province).outerjoin(Subject, Subject.subject_number == Finding.subject_number)
-                     .where(Finding.closed_at.is_(None)))  # fmt: skip
+                     .where(Finding.closed_at.is_(None)))
         if check:
             statement = statement.where(Finding.check == check)
         if province:
@@ -395,7 +395,7 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
             rows = [(as_contract(f), p or "") for f, p in session.execute(statement.offset(pager.offset).limit(pager.size))]
             provinces = sorted({p for p in session.scalars(select(Subject.province).distinct()) if p})
         return page("findings", request, rows=rows, provinces=provinces, pager=pager, sizes=PAGE_SIZES,
-                    pager_base="/console/findings", f={"check": check, "province": province, "website": website})  # fmt: skip
+                    pager_base="/console/findings", f={"check": check, "province": province, "website": website})
 
     @router.get("/scans")
     def scans(request: Request, page_no: Annotated[int, Query(alias="page")] = 1, size: int = 50) -> HTMLResponse:
@@ -406,9 +406,9 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
             points = trend(session, scans=20)
             rows = [{"id": s.id, "state": s.state, "started_at": shanghai_iso(s.started_at),
                      "finished_at": shanghai_iso(s.finished_at) or "", "selector": s.selector or {},
-                     "stats": s.stats or {}} for s in recent]  # fmt: skip
+                     "stats": s.stats or {}} for s in recent]
         return page("scans", request, rows=rows, chart=trend_chart(points) if points else "", pager=pager, f={},
-                    pager_base="/console/scans", sizes=PAGE_SIZES)  # fmt: skip
+                    pager_base="/console/scans", sizes=PAGE_SIZES)
 
     @router.get("/scans/{scan_id}")
     def scan_report(request: Request, scan_id: int) -> HTMLResponse:
@@ -424,9 +424,9 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
 
     def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
         titles = {400: "请求有误", 401: "需要登录", 403: "已拒绝", 404: "找不到页面", 405: "不支持此操作",
-                  422: "参数不正确", 429: "请求过多", 500: "服务器内部错误"}  # fmt: skip
+                  422: "参数不正确", 429: "请求过多", 500: "服务器内部错误"}
         return page("error", request, status_code=status_code, title=titles.get(status_code, f"错误 {status_code}"),
-                    detail=detail, code=status_code, msg="")  # fmt: skip
+                    detail=detail, code=status_code, msg="")
 
     router.error_page = error_page  # type: ignore[attr-defined] - used by the app's exception handlers
     return router

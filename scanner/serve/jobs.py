@@ -25,7 +25,7 @@ def nightly_scan(config_path: str) -> None:
         everything = Selector().as_dict()
         with store.session() as session:
             busy = [r.selector for r in session.scalars(
-                select(RescanRequest).where(RescanRequest.state.in_((QUEUED, RUNNING))))]  # fmt: skip
+                select(RescanRequest).where(RescanRequest.state.in_((QUEUED, RUNNING))))]
         if everything not in busy:
             enqueue(store, Ask(), kind="nightly", by="schedule")
     finally:

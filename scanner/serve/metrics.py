@@ -39,7 +39,7 @@ class StoreCollector:
                 cases.add_metric([state], n)
             yield cases
             notices = GaugeMetricFamily("beian_notices", "Outbox messages by state (sent, failed, pending, ...)",
-                                        labels=["state"])  # fmt: skip
+                                        labels=["state"])
             for state, n in session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)):
                 notices.add_metric([state], n)
             yield notices

@@ -77,7 +77,7 @@ class Service:
             if existing is not None:
                 existing.remove()
             self.scheduler.add_job(f"scanner.serve.jobs:{job_id}", trigger, args=(self.config_path,), id=job_id,
-                                   name=job_id)  # fmt: skip
+                                   name=job_id)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -130,7 +130,7 @@ class Service:
         log_path = logs / f"scan-request-{request.id}.log"
         with open(log_path, "a", encoding="utf-8") as output:  # the child keeps its own copy of the descriptor
             process = subprocess.Popen(self._command(*args), stdout=output, stderr=subprocess.STDOUT,
-                                       start_new_session=True)  # fmt: skip
+                                       start_new_session=True)
         self.running[request.id] = Running(request.id, process, time.monotonic(), log_path)
         log.info("scan request %d started (pid %d)", request.id, process.pid)
 

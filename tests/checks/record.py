@@ -5,7 +5,7 @@ tests/checks/<code>/{fail,pass}/. Run it after adding a check that the sample wo
     .venv/bin/python -m tests.checks.record [--per-code 2]
 
 A file holds the filing record and the observation exactly as the scan stored them (site checks) or the
-subject's registry view (registry checks), so tests/test_check_inputs.py judges them with no network.
+subject's registry view (registry checks), so tests/unit/test_check_inputs.py judges them with no network.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main() -> None:
             for website in subject.websites:
                 for outcome in checks.evaluate_website(website, subject, index):
                     keep(outcome.code, outcome.state, website.website_number,
-                         _registry_input(subject, others, website.website_number))  # fmt: skip
+                         _registry_input(subject, others, website.website_number))
         store.dispose()
     for (code, verdict), items in sorted(kept.items()):
         folder = HERE / code / verdict
@@ -95,7 +95,7 @@ def _registry_input(subject, others, website_number: str | None) -> dict:
     mine_cert = certificate_key(subject.certificate_type, subject.certificate_number)
     related = [asdict(o) for o in others
                if {mobile_key(c.mobile) for c in o.contacts} & mine_mobiles
-               or (subject.certificate_number.strip() and certificate_key(o.certificate_type, o.certificate_number) == mine_cert)]  # fmt: skip
+               or (subject.certificate_number.strip() and certificate_key(o.certificate_type, o.certificate_number) == mine_cert)]
     return {"subject": asdict(subject), "website_number": website_number, "other_subjects": related}
 
 

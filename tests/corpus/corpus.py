@@ -40,7 +40,7 @@ def cases() -> list[Case]:
         for item in yaml.safe_load((HERE / name).read_text(encoding="utf-8")):
             result.append(Case(item["id"], item["nature"], item["subject"], item.get("approvals") or [],
                                item["title"], item.get("nav") or [], item["body"], item.get("footer") or "",
-                               item.get("expect") or []))  # fmt: skip
+                               item.get("expect") or []))
     return result
 
 
@@ -59,7 +59,7 @@ def render(case: Case, variant: str) -> tuple[bytes, str]:
     links = "".join(f'<a href="/{i}.html">{n}</a> ' for i, n in enumerate(nav))
     html = (f'<!DOCTYPE html><html><head><meta charset="{charset}"><title>{title}</title></head><body>'
             f'<header><nav class="nav">{links}</nav></header><main><h1>{title}</h1>{body}</main>'
-            f'<footer class="footer"><p>{footer}</p></footer></body></html>')  # fmt: skip
+            f'<footer class="footer"><p>{footer}</p></footer></body></html>')
     return html.encode(charset, errors="xmlcharrefreplace"), "text/html" if variant == "gbk" else "text/html; charset=utf-8"
 
 
@@ -72,7 +72,7 @@ def fired(case: Case, variant: str) -> set[str]:
         domains=["corpus.example.cn"], homepage_host="corpus.example.cn", subject_number="京ICP备10000000号",
         subject_name=case.subject, nature=case.nature,
         pre_approvals=[PreApproval(a["category"], a.get("number", "")) for a in case.approvals],
-    )  # fmt: skip
+    )
     return {code for code in CODES if check(code, obs, record).state == FAILED}
 
 

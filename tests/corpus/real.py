@@ -68,7 +68,7 @@ def pages() -> list[Page]:
                 raise ValueError(f"{manifest.name}:{line_no}: file {row['file']} is missing")
             ignored = set(expect.get("ignored", [])) | set(reviewed.get(row["id"], {}).get("ignored", []))
             found.append(Page(row["id"], file, row.get("charset") or "utf-8", row["record"], codes, ignored,
-                              row["split"], row.get("notes", ""), row))  # fmt: skip
+                              row["split"], row.get("notes", ""), row))
     return found
 
 
@@ -85,19 +85,19 @@ def world(items: list[Page]) -> dict:
             hosts[domain] = {"a": [address], "web": {"file": str(page.file), "charset": page.charset}}
         subject = subjects.setdefault(record["subject_number"], {
             "subject_number": record["subject_number"], "name": record["subject_name"], "nature": record["nature"],
-            "websites": []})  # fmt: skip
+            "websites": []})
         if (subject["name"], subject["nature"]) != (record["subject_name"], record["nature"]):
             raise ValueError(f"{page.id}: subject {record['subject_number']} is filed with another name or nature")
         subject["websites"].append({
             "website_number": record["website_number"], "name": record.get("website_name") or record["subject_name"],
-            "domains": record["domains"], "pre_approvals": record.get("pre_approvals") or []})  # fmt: skip
+            "domains": record["domains"], "pre_approvals": record.get("pre_approvals") or []})
     return {
         "name": "real-corpus",
         "scanner": {"provider": {"ip_ranges": [NETWORK]},
                     "fetch": {"allow_ranges": [NETWORK], "only_ranges": ["127.0.0.0/8"], "timeout_s": 5}},
         "hosts": hosts,
         "registry": {"subjects": list(subjects.values())},
-    }  # fmt: skip
+    }
 
 
 def scan(items: list[Page], tmp_path: Path) -> dict[str, set[str]]:
@@ -140,7 +140,7 @@ def score(items: list[Page], got: dict[str, set[str]]) -> tuple[dict, list[str]]
                         row["fn"] += 1
         if found != want:
             wrong.append(f"{page.id} [{page.split}] {page.row.get('kind', '')}: got {sorted(found)}, "
-                         f"want {sorted(want)} - {page.notes[:100]}")  # fmt: skip
+                         f"want {sorted(want)} - {page.notes[:100]}")
     for families in table.values():
         for row in families.values():
             row["precision"] = row["tp"] / (row["tp"] + row["fp"]) if row["tp"] + row["fp"] else 1.0
@@ -157,12 +157,12 @@ def main() -> None:
         got = scan(items, Path(tmp))
     table, wrong = score(items, got)
     print(f"{len(items)} real pages ({sum(p.split == 'tune' for p in items)} tune, "
-          f"{sum(p.split == 'holdout' for p in items)} holdout)")  # fmt: skip
+          f"{sum(p.split == 'holdout' for p in items)} holdout)")
     print(f"{'split':<8} {'family':<17} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
     for split, families in sorted(table.items()):
         for family, row in families.items():
             print(f"{split:<8} {family:<17} {row['precision']:>9.3f} {row['recall']:>7.3f} "
-                  f"{row['tp']:>4} {row['fp']:>4} {row['fn']:>4}")  # fmt: skip
+                  f"{row['tp']:>4} {row['fp']:>4} {row['fn']:>4}")
     for line in wrong:
         print("  disagreement:", line)
 

@@ -15,7 +15,7 @@ def _ours(obj, name, type_, reflected, compare_to) -> bool:
 
 def _run(conn) -> None:
     context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
-                      include_object=_ours)  # fmt: skip
+                      include_object=_ours)
     with context.begin_transaction():
         context.run_migrations()
 

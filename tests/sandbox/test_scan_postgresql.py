@@ -7,7 +7,7 @@ from pathlib import Path
 from scanner.sandbox import Sandbox, load_world
 from tests.sandbox_helpers import import_world_registry, scan, triples, write_config
 
-SAMPLE = Path(__file__).resolve().parent.parent / "scanner" / "sandbox" / "worlds" / "sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "scanner" / "sandbox" / "worlds" / "sample.yaml"
 
 
 def test_sample_world_scan_on_postgresql(pg_url, tmp_path):
@@ -20,5 +20,5 @@ def test_sample_world_scan_on_postgresql(pg_url, tmp_path):
         _result, findings = scan(config, tmp_path)
     codes = set(implemented())
     want = {(e["check"], e.get("website_number") or e["subject_number"], e.get("domain"))
-            for e in world.expected if e["check"] in codes}  # fmt: skip
+            for e in world.expected if e["check"] in codes}
     assert triples(findings) == want

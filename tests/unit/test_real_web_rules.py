@@ -26,7 +26,7 @@ def page(footer: str, title: str = "北京示例科技有限公司", body: str =
 
 def test_a_neighbouring_link_is_not_the_numbers_link():
     for neighbour in ('<a href="/about">北京示例科技有限公司</a>', '<a href="/traffic">周边交通</a>',
-                      '<a href="https://www.12377.cn/">举报中心</a>'):  # fmt: skip
+                      '<a href="https://www.12377.cn/">举报中心</a>'):
         outcomes = judged(page(f"<p>{neighbour} 京ICP备10000000号-1</p>"))
         assert outcomes["filing.link_missing"].state == FAILED, neighbour
         assert "filing.link_wrong" not in outcomes or outcomes["filing.link_wrong"].state != FAILED, neighbour
@@ -37,16 +37,16 @@ def test_a_neighbouring_link_is_not_the_numbers_link():
 
 def test_public_institutions_may_publish_government_style_information():
     nav = ('<nav class="nav"><a href="/xxgk">信息公开</a><a href="/bszn">办事指南</a><a href="/tzgg">通知公告</a>'
-           '<a href="/zcfg">政策法规</a></nav>')  # fmt: skip
+           '<a href="/zcfg">政策法规</a></nav>')
     html = page('<a href="https://beian.miit.gov.cn/">京ICP备10000000号-1</a>', title="某某大学附属医院",
-                body=nav + "<h2>信息公开</h2><h2>办事指南</h2>" + BODY)  # fmt: skip
+                body=nav + "<h2>信息公开</h2><h2>办事指南</h2>" + BODY)
     for nature in ("事业单位", "社会团体", "基金会", "民办非企业单位"):
         assert judged(html, nature=nature, subject_name="某某大学附属医院")["content.subject_mismatch"].state == PASSED
 
 
 def test_a_number_shown_statically_is_judged_even_when_rendering_then_fails():
     shell = ('<html><body><div id="app"></div><script src="/js/app.js"></script>'
-             '<footer><a href="http://www.miibeian.gov.cn/">京ICP备10000000号-1</a></footer></body></html>')  # fmt: skip
+             '<footer><a href="http://www.miibeian.gov.cn/">京ICP备10000000号-1</a></footer></body></html>')
     obs = page_observation(shell)
     assert obs.page.app_shell and obs.page.numbers
     obs.page.render = Render("failed", reason="渲染超时（15 秒）")
@@ -72,7 +72,7 @@ def test_casino_vocabulary_and_lottery_news():
     casino = page(footer, title="线上娱乐平台", body="<p>真人视讯 电子游艺 棋牌 每日返水1.2% 开户送38元 充值秒到 提款五分钟到账</p>" + BODY)
     assert judged(casino)["content.prohibited"].state == FAILED
     news = page(footer, title="体彩新闻", body="<p>双色球第2024001期开奖公告：本期开奖号码为03 07 12 19 25 31，"
-                                              "一等奖中奖注数5注，投注总额3.5亿元。理性购彩，量力而行。</p>" + BODY)  # fmt: skip
+                                              "一等奖中奖注数5注，投注总额3.5亿元。理性购彩，量力而行。</p>" + BODY)
     assert judged(news)["content.prohibited"].state == PASSED
 
 
@@ -88,7 +88,7 @@ def test_a_personal_shop_without_cart_links_is_shop_content():
     footer = '<a href="https://beian.miit.gov.cn/">京ICP备10000000号-1</a>'
     shop = page(footer, title="小张的手工皂", body=(
         "<p>纯手工冷制皂 ¥39.00 <button>加入购物车</button></p><p>玫瑰精油皂 ¥49.00 <button>立即购买</button></p>"
-        "<p>支持微信支付、支付宝，全国包邮，七天无理由退换货。</p>" + BODY))  # fmt: skip
+        "<p>支持微信支付、支付宝，全国包邮，七天无理由退换货。</p>" + BODY))
     outcome = judged(shop, nature="个人", subject_name="张三")["content.subject_mismatch"]
     assert outcome.state == FAILED and "shop" in str(outcome.findings[0].evidence)
 

@@ -22,14 +22,14 @@ from tests.sandbox_helpers import import_world_registry, write_config
 
 CORP = ("<p>我们是一家专注于企业信息化建设的技术公司，主要提供软件开发、系统集成、数据分析与运维服务，"
         "为制造、零售、物流等行业的客户提供稳定可靠的解决方案。</p><h2>产品与服务</h2><ul><li>企业管理软件定制开发</li>"
-        "<li>数据中台建设与咨询</li></ul>")  # fmt: skip
+        "<li>数据中台建设与咨询</li></ul>")
 GAMBLING = ("<h2>真人娱乐</h2><p>百家乐、龙虎斗，真人荷官在线发牌，首存送100%彩金。</p>"
-            "<h2>体育投注</h2><p>足球、篮球滚球投注，赔率全网最高，24小时在线客服。</p>")  # fmt: skip
+            "<h2>体育投注</h2><p>足球、篮球滚球投注，赔率全网最高，24小时在线客服。</p>")
 
 
 def page(title: str, body: str, footer: str) -> str:
     return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>{title}</title></head><body>"
-            f"<main><h1>{title}</h1>{body}</main><footer>{footer}<p>京公网安备 11010802030000号</p></footer></body></html>")  # fmt: skip
+            f"<main><h1>{title}</h1>{body}</main><footer>{footer}<p>京公网安备 11010802030000号</p></footer></body></html>")
 
 
 def linked(number: str, owner: str) -> str:
@@ -43,7 +43,7 @@ def subject(n: int, name: str, websites: list[dict], email_field: dict) -> dict:
             "province": "北京市", "address": "北京市海淀区中关村大街1号",
             "principal": {"name": "张伟", "mobile": f"1380013800{n}", "email": email_field.get("principal", "")},
             **({"customer_email": email_field["customer"]} if "customer" in email_field else {}),
-            "websites": websites}  # fmt: skip
+            "websites": websites}
 
 
 OWNER1, OWNER2, OWNER3 = "北京甲信息技术有限公司", "北京乙网络科技有限公司", "北京丙数据服务有限公司"
@@ -66,7 +66,7 @@ WORLD = {
         subject(3, OWNER3, [{"website_number": "京ICP备30000003号-1", "name": "丙公司官网", "domains": ["fun-c.cn"]}],
                 {"customer": "it@bing.example.cn"}),
     ]},
-}  # fmt: skip
+}
 
 
 class Operator:
@@ -80,7 +80,7 @@ class Operator:
     def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
         env = {**os.environ, "BEIAN_NOW": self.now}
         result = subprocess.run([sys.executable, "-m", "scanner.cli", "--config", str(self.config), *args],
-                                capture_output=True, text=True, timeout=300, env=env, cwd=self.tmp_path)  # fmt: skip
+                                capture_output=True, text=True, timeout=300, env=env, cwd=self.tmp_path)
         if ok:
             assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
         return result
@@ -110,7 +110,7 @@ def _db(config: Path) -> str:
 def world(tmp_path):
     with Sandbox(parse_world(json.loads(json.dumps(WORLD))), lifetime_s=600) as box:
         config = write_config(box, tmp_path, {"notices": {"sender": "beian@cloud.example.cn", "rate_per_minute": 6000,
-                                                          "retry_base_s": 60, "outbox_dir": str(tmp_path / "outbox")}})  # fmt: skip
+                                                          "retry_base_s": 60, "outbox_dir": str(tmp_path / "outbox")}})
         import_world_registry(box, config, tmp_path)
         yield box, Operator(config, tmp_path), config
 
@@ -207,7 +207,7 @@ def test_overdue_then_escalated_and_operator_actions(world):
     store = Store(_db(config))
     with store.session() as session:
         trail = [(e.from_state, e.to_state, e.actor) for e in
-                 session.scalars(select(CaseEvent).where(CaseEvent.case_id == down.id).order_by(CaseEvent.id))]  # fmt: skip
+                 session.scalars(select(CaseEvent).where(CaseEvent.case_id == down.id).order_by(CaseEvent.id))]
     store.dispose()
     assert [t[1] for t in trail] == ["open", "notified", "overdue", "escalated"]
     assert trail[2][2] == "sweep" and trail[3][2].startswith("scan ")
@@ -222,7 +222,7 @@ def test_health_gate_holds_notices_when_failures_jump(world, tmp_path):
         from scanner.sandbox.world import Host
 
         box.world.hosts[f"ok{i}-a.cn"] = Host(f"ok{i}-a.cn", host.dns, None,
-                                            type(host.https)(page=page(f"甲公司子站{i}", CORP, linked(f"京ICP备30000001号-{i + 3}", OWNER1))))  # fmt: skip
+                                            type(host.https)(page=page(f"甲公司子站{i}", CORP, linked(f"京ICP备30000001号-{i + 3}", OWNER1))))
         registry["subjects"][0]["websites"].append(
             {"website_number": f"京ICP备30000001号-{i + 3}", "name": f"甲公司子站{i}", "domains": [f"ok{i}-a.cn"]})
     path = tmp_path / "registry2.json"

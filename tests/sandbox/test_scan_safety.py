@@ -43,7 +43,7 @@ WORLD = {
                      site(6, ["bomb.cn"]), site(7, ["drip.cn"]), site(8, ["loop.cn"]), site(9, ["chunked.cn"]),
                      site(10, ["half.cn"])],
     }]},
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_private_targets_are_reported_and_never_connected(safety):
     assert ("access.private_ip", "京ICP备20000001号-3", "mixed.cn") in got
     assert box.web.connects[("127.31.0.1", 80)] == 0 and box.web.connects[("127.31.0.1", 443)] == 0
     assert not [f for f in findings if f["website_number"] in ("京ICP备20000001号-1", "京ICP备20000001号-2")
-                and not f["check"].startswith("access.")]  # fmt: skip
+                and not f["check"].startswith("access.")]
 
 
 def test_mixed_answer_fetches_only_the_allowed_address(safety):
@@ -105,7 +105,7 @@ def test_not_checked_sites_are_recorded_with_reasons(safety):
     database = config.read_text(encoding="utf-8").split('"sqlite:///')[1].split('"')[0]
     rows = dict(sqlite3.connect(database).execute(
         "select w.website_number, o.reason from observations o join websites w on w.id = o.website_id "
-        "where o.outcome = 'not_checked'").fetchall())  # fmt: skip
+        "where o.outcome = 'not_checked'").fetchall())
     assert set(rows) == {"京ICP备20000001号-5", "京ICP备20000001号-6", "京ICP备20000001号-9", "京ICP备20000001号-10"}
     assert all(reason for reason in rows.values())
 

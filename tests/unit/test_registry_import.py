@@ -30,14 +30,14 @@ def snapshot(store: Store) -> dict:
             x.subject_number: (x.name, x.nature, x.certificate_type, x.certificate_number, x.province, x.address,
                                x.customer_email, x.removed_at is None)
             for x in s.scalars(select(Subject))
-        }  # fmt: skip
+        }
         number_of = {x.id: x.subject_number for x in s.scalars(select(Subject))}
         site_of = {x.id: x.website_number for x in s.scalars(select(Website))}
         websites = {
             x.website_number: (number_of[x.subject_id], x.name, x.homepage, x.service_content, x.status,
                                x.provider_code, x.removed_at is None)
             for x in s.scalars(select(Website))
-        }  # fmt: skip
+        }
         domains = sorted((site_of[d.website_id], d.name, d.position, d.removed_at is None) for d in s.scalars(select(Domain)))
         contacts = sorted(
             (number_of[c.subject_id], site_of.get(c.website_id) or "", c.role, c.name, c.mobile, c.phone, c.email)
@@ -45,7 +45,7 @@ def snapshot(store: Store) -> dict:
         )
         approvals = sorted((site_of[a.website_id], a.category, a.number) for a in s.scalars(select(PreApproval)))
     return {"subjects": subjects, "websites": websites, "domains": domains, "contacts": contacts,
-            "approvals": approvals}  # fmt: skip
+            "approvals": approvals}
 
 
 def csv_to_xlsx(csv_path, xlsx_path) -> None:
@@ -160,7 +160,7 @@ def _config(tmp_path, store) -> str:
          "(also subjects[0].websites[0])"),
         (lambda d: [s.pop("subject_number") for s in d["subjects"][:2]], "subjects[1]:subject_number: missing"),
     ],
-)  # fmt: skip
+)
 def test_json_structural_errors_name_row_and_field(tmp_path, data_dir, mutate, expected):
     data = json.loads((data_dir / "registry_small.json").read_text(encoding="utf-8"))
     mutate(data)
@@ -260,7 +260,7 @@ def _small(data_dir) -> dict:
     [("site", "domains", "subjects[0].websites[0]"), ("site", "pre_approvals", "subjects[0].websites[0]"),
      ("subject", "websites", "subjects[0]"), ("subject", "principal", "subjects[0]"),
      ("site", "leader", "subjects[0].websites[0]"), ("subject", "name", "subjects[0]")],
-)  # fmt: skip
+)
 def test_json_field_of_the_wrong_type_is_a_row_error(tmp_path, store, data_dir, capsys, value, where, field, row):
     if field in ("principal", "leader") and isinstance(value, dict):
         value = ["not", "an", "object"]
@@ -279,7 +279,7 @@ def test_json_field_of_the_wrong_type_is_a_row_error(tmp_path, store, data_dir, 
     "path",
     [("name",), ("address",), ("principal", "name"), ("websites", 0, "name"), ("websites", 0, "domains", 0),
      ("websites", 0, "pre_approvals", 0, "number"), ("crm_note",), ("websites", 0, "tags", 1)],
-)  # fmt: skip
+)
 @pytest.mark.parametrize("bad", ["\ud800", "a\udfffb", "nul\x00here"], ids=["surrogate", "low-surrogate", "nul"])
 def test_unstorable_text_is_a_row_error_not_a_database_failure(tmp_path, store, data_dir, capsys, path, bad):
     import_file(store, data_dir / "registry_small.json")
@@ -306,7 +306,7 @@ def test_deeply_nested_json_is_one_line_error(tmp_path, store, capsys):
     assert code == 2 and err.splitlines()[0] == "deep.json:1:-: JSON nested too deeply to read", err
     kept = tmp_path / "kept.json"  # deep inside an unknown field that json.loads can still read
     kept.write_text('{"subjects": [{"subject_number": "京ICP备1号", "nature": "企业", "x": '
-                    + "[" * 500 + "]" * 500 + "}]}", encoding="utf-8")  # fmt: skip
+                    + "[" * 500 + "]" * 500 + "}]}", encoding="utf-8")
     code, err = _import_cli(tmp_path, store, kept, capsys=capsys)
     assert code == 2 and "kept.json:subjects[0]:x: nested deeper than 32 levels" in err, err
 
@@ -349,7 +349,7 @@ def _doctype(doctype):
      lambda text: text.replace("</row>", "</row><row r=", 1),  # broken XML met while reading rows
      lambda text: text[: len(text) // 2]],
     ids=["entity", "external-entity", "broken-row", "truncated"],
-)  # fmt: skip
+)
 def test_unreadable_xlsx_is_one_line_error(tmp_path, store, capsys, edit):
     path = _xlsx_with_sheet_xml(tmp_path, edit)
     code, err = _import_cli(tmp_path, store, path, capsys=capsys)
@@ -360,7 +360,7 @@ def test_unreadable_xlsx_is_one_line_error(tmp_path, store, capsys, edit):
     assert snapshot(store)["subjects"] == {}
 
 
-DATA_CSV = __import__("pathlib").Path(__file__).parent / "data" / "registry_small.csv"
+DATA_CSV = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "registry_small.csv"
 
 
 def test_csv_rows_wider_than_the_header_are_structural_errors(tmp_path, store, data_dir, capsys):

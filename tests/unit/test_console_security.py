@@ -42,17 +42,17 @@ def make_cases(store: Store, count: int) -> None:
             session.add(Case(key=key, active_key=key, check="filing.link_missing", severity="violation",
                              subject_number=f"京ICP备4{i:07d}号", website_number=website, state="notified",
                              recipient=f"c{i}@example.cn", opened_at=opened,
-                             deadline=opened + timedelta(days=14, seconds=i)))  # fmt: skip
+                             deadline=opened + timedelta(days=14, seconds=i)))
             session.add(Finding(key=key, check="filing.link_missing", severity="violation", subject_number=f"京ICP备4{i:07d}号",
                                 website_number=website, domain=f"s{i}.example.cn", summary="备案号未链接",
-                                evidence={}, first_seen=opened, last_seen=opened))  # fmt: skip
+                                evidence={}, first_seen=opened, last_seen=opened))
 
 
 @pytest.fixture
 def app(tmp_path: Path):
     config_path = tmp_path / "beian.toml"
     config_path.write_text(f'database = "sqlite:///{tmp_path / "beian.db"}"\n[serve]\ntoken = "{TOKEN}"\n',
-                           encoding="utf-8")  # fmt: skip
+                           encoding="utf-8")
     config = load_config(config_path)
     store = Store(config.database)
     clock = Clock()
@@ -69,7 +69,7 @@ def form_csrf(html: str) -> str:
 def login(client: TestClient, token: str = TOKEN, headers: dict | None = None):
     csrf = form_csrf(client.get("/console/login").text)
     return client.post("/console/login", data={"token": token, "csrf": csrf}, follow_redirects=False,
-                       headers=headers if headers is not None else {"Origin": BASE})  # fmt: skip
+                       headers=headers if headers is not None else {"Origin": BASE})
 
 
 def csrf_of(client: TestClient, path: str = "/console/cases/1") -> str:
@@ -101,7 +101,7 @@ def test_ids_beyond_bigint_are_not_found(app, caplog):
     for method, path, body in (("GET", f"/cases/{HUGE}", None), ("GET", f"/scans/{HUGE}", None),
                                ("GET", f"/rescans/{HUGE}", None),
                                ("POST", f"/cases/{HUGE}/extend", {"days": 3, "reason": "x"}),
-                               ("POST", f"/cases/{HUGE}/waive", {"reason": "x"})):  # fmt: skip
+                               ("POST", f"/cases/{HUGE}/waive", {"reason": "x"})):
         response = client.request(method, path, json=body, headers=auth)
         assert response.status_code == 404, (path, response.status_code, response.text)
     assert login(client).status_code == 303
@@ -112,7 +112,7 @@ def test_ids_beyond_bigint_are_not_found(app, caplog):
     csrf = csrf_of(client)
     for action, data in (("waive", {"reason": "x"}), ("extend", {"days": "3", "reason": "x"}), ("rescan", {})):
         response = client.post(f"/console/cases/{HUGE}/{action}", data={**data, "csrf": csrf}, headers={"Origin": BASE},
-                               follow_redirects=False)  # fmt: skip
+                               follow_redirects=False)
         assert response.status_code == 404, (action, response.status_code)
     assert "OverflowError" not in caplog.text
 
@@ -145,10 +145,10 @@ def test_a_page_on_another_origin_cannot_post_the_console_forms(app):
     assert response.status_code == 403
     # the console's own form: same origin and the session's token
     response = client.post("/console/cases/1/waive", data={"reason": "误报", "csrf": csrf},
-                           headers={"Origin": BASE}, follow_redirects=False)  # fmt: skip
+                           headers={"Origin": BASE}, follow_redirects=False)
     assert response.status_code == 303 and state_of(store, 1) == "waived"
     response = client.post("/console/cases/2/waive", data={"reason": "误报", "csrf": csrf},
-                           headers={"Referer": f"{BASE}/console/cases/2"}, follow_redirects=False)  # fmt: skip
+                           headers={"Referer": f"{BASE}/console/cases/2"}, follow_redirects=False)
     assert response.status_code == 303 and state_of(store, 2) == "waived"
 
 
@@ -181,7 +181,7 @@ def test_the_cookie_is_a_server_side_session_not_the_token(app):
     login(client)
     stolen = client.cookies.get("beian_console")
     response = client.post("/console/logout", data={"csrf": csrf_of(client)}, headers={"Origin": BASE},
-                           follow_redirects=False)  # fmt: skip
+                           follow_redirects=False)
     assert response.status_code == 303
     replay = TestClient(application, cookies={"beian_console": stolen})
     assert replay.get("/console/cases", follow_redirects=False).status_code == 303
@@ -215,10 +215,10 @@ def test_lists_are_paginated_with_totals(app):
             key = f"filing.link_missing|{subject}|{website}"
             session.add(Case(key=key, active_key=key, check="filing.link_missing", severity="violation",
                              subject_number=subject, website_number=website, state="open", recipient="",
-                             opened_at=opened))  # fmt: skip
+                             opened_at=opened))
             session.add(Finding(key=key, check="filing.link_missing", severity="violation", subject_number=subject,
                                 website_number=website, domain="x.cn", summary="s", evidence={}, first_seen=opened,
-                                last_seen=opened))  # fmt: skip
+                                last_seen=opened))
         total_cases = session.scalar(select(func.count()).select_from(Case))
     client = TestClient(application)
     login(client)
@@ -244,14 +244,14 @@ def test_console_errors_are_chinese_pages(app):
     client = TestClient(application, raise_server_exceptions=False)
     login(client)
     for path, code in (("/console/cases/99999", 404), ("/console/nowhere", 404), ("/console/cases?state=bogus", 422),
-                       ("/console/cases?deadline_before=yesterday", 422), ("/console/cases/abc", 422)):  # fmt: skip
+                       ("/console/cases?deadline_before=yesterday", 422), ("/console/cases/abc", 422)):
         response = client.get(path)
         assert response.status_code == code, path
         assert response.headers["content-type"].startswith("text/html"), path
         assert '<html lang="zh-CN">' in response.text and 'id="error-title"' in response.text, path
         assert "{\"detail\"" not in response.text and "Traceback" not in response.text, path
     response = client.post("/console/cases/1/extend", data={"days": "0", "reason": "x", "csrf": csrf_of(client)},
-                           headers={"Origin": BASE})  # fmt: skip
+                           headers={"Origin": BASE})
     assert response.status_code == 422 and "days" in response.text and "<html" in response.text
     # the JSON API keeps JSON errors
     response = client.get("/cases/99999", headers={"Authorization": f"Bearer {TOKEN}"})

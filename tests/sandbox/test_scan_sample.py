@@ -11,7 +11,7 @@ from checks import codes as implemented
 from scanner.sandbox import Sandbox, load_world
 from tests.sandbox_helpers import beian, import_world_registry, scan, triples, write_config
 
-SAMPLE = Path(__file__).resolve().parent.parent / "scanner" / "sandbox" / "worlds" / "sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "scanner" / "sandbox" / "worlds" / "sample.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_findings_follow_the_contract(sample_scan):
     _world, _result, findings, *_ = sample_scan
     for finding in findings:
         assert set(finding) == {"check", "severity", "subject_number", "website_number", "domain", "summary",
-                                "evidence", "first_seen", "last_seen"}  # fmt: skip
+                                "evidence", "first_seen", "last_seen"}
         assert finding["severity"] in ("critical", "violation", "warning")
         assert finding["first_seen"].endswith("+08:00")
         assert any("\u4e00" <= ch <= "\u9fff" for ch in finding["summary"])  # Chinese for customers
@@ -134,7 +134,7 @@ def test_domain_and_tls_evidence_and_informational_codes(sample_scan):
     other = by_key[("site.tls_invalid", "wronghost-example.cn")]["evidence"]
     assert other.get("host_matches") is False and other["trusted"] and "wronghost-example.cn" not in other["sans"]
     assert not any(f["domain"] in ("private-whois-example.cn", "slow-rdap-example.cn", "busy-rdap-example.cn")
-                   for f in findings)  # could not check is never a finding  # fmt: skip
+                   for f in findings)  # could not check is never a finding
     done = beian(config, "cases", "--format", "csv")
     assert done.returncode == 0, done.stderr
     assert "domain.expired" in done.stdout and "site.tls_invalid" in done.stdout

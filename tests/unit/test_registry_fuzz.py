@@ -32,9 +32,9 @@ from scanner.registry.importer import import_file
 from scanner.registry.parse import COLUMNS
 from scanner.store.db import Store
 from scanner.store.models import RegistryChange, RegistryImport
-from tests.test_registry_import import snapshot
+from tests.unit.test_registry_import import snapshot
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 LONG_RUN = "BEIAN_FUZZ_EXAMPLES" in os.environ
 EXAMPLES = int(os.environ.get("BEIAN_FUZZ_EXAMPLES", "70"))
 FUZZ = settings(
@@ -123,7 +123,7 @@ NASTY = [
     "粤ICP备2021012345号-2", "企业", "个人", "外星人", "已备案", "备案中", "已注销", "暂停", "example.cn", "例子.中国",
     "xn--fsq.com", "-bad-.cn", "a..cn", "example.cn;example.com.cn", "医疗保健:京卫网审[2021]第0012号", "13800138000",
     "=1+1", "'\"", "\u202e", "\ufeff", "\U0001f600", "ｅｘａｍｐｌｅ．ｃｎ", "1e400", "NaN",
-]  # fmt: skip
+]
 text = st.one_of(st.sampled_from(NASTY), st.text(st.characters(exclude_categories=()), max_size=12))
 scalar = st.one_of(
     text, st.none(), st.booleans(), st.integers(-(10**30), 10**30), st.floats(allow_nan=True, allow_infinity=True)
@@ -135,9 +135,9 @@ DEEP = "\u0001DEEP{}\u0001"
 deep = st.integers(30, 3000).map(DEEP.format)  # replaced by that many nested lists after serialising
 
 SUBJECT_KEYS = ["subject_number", "name", "nature", "certificate_type", "certificate_number", "province",
-                "address", "principal", "customer_email", "websites", "extra_field"]  # fmt: skip
+                "address", "principal", "customer_email", "websites", "extra_field"]
 WEBSITE_KEYS = ["website_number", "name", "domains", "homepage", "service_content", "pre_approvals", "status",
-                "provider_code", "leader", "ip"]  # fmt: skip
+                "provider_code", "leader", "ip"]
 
 
 @st.composite

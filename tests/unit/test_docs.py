@@ -11,7 +11,7 @@ from checks import all_checks, codes
 from checks.table import markdown
 from scanner.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 CONTRACT = ROOT.parent / "shared" / "CONTRACT.md"
 

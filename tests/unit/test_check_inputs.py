@@ -14,14 +14,14 @@ from core.observation import load
 from core.records import Contact, PreApproval, SiteRecord, SubjectView, WebsiteView
 from core.statuses import FAILED, PASSED
 
-HERE = Path(__file__).resolve().parent / "checks"
+HERE = Path(__file__).resolve().parents[1] / "checks"
 INPUTS = sorted(HERE.glob("*.*/*/*.json"))
 WANT = {"fail": FAILED, "pass": PASSED}
 
 
 def _subject(data: dict) -> SubjectView:
     return SubjectView(**{**data, "contacts": [Contact(**c) for c in data["contacts"]],
-                          "websites": [WebsiteView(**w) for w in data["websites"]]})  # fmt: skip
+                          "websites": [WebsiteView(**w) for w in data["websites"]]})
 
 
 def outcome_of(code: str, data: dict):

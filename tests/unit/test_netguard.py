@@ -16,7 +16,7 @@ from spiders.ownership import CDN, KNOWN, PRIVATE, PROVIDER, PROVIDER_OFFSHORE, 
     "address",
     ["10.1.2.3", "172.16.0.1", "172.31.255.254", "192.168.1.1", "100.64.0.1", "169.254.169.254", "127.0.0.1",
      "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1", "224.0.0.1", "198.18.0.1", "192.0.0.8"],
-)  # fmt: skip
+)
 def test_private_and_reserved_addresses_are_refused_by_default(address):
     policy = AddressPolicy(parse_config({}))
     verdict = policy.verdict(address)
@@ -41,7 +41,7 @@ def test_ownership_classification_order():
     config = parse_config({
         "provider": {"name": "示例云", "ip_ranges": ["203.0.113.0/25", "203.0.113.128/25 HK"],
                      "cdn_cname_suffixes": ["cdn.examplecloud.cn"]},
-    })  # fmt: skip
+    })
     owner = Ownership(config)
     assert owner.classify_local("203.0.113.5", []).kind == PROVIDER
     offshore = owner.classify_local("203.0.113.200", [])
@@ -77,7 +77,7 @@ def _teredo(client: str, server: str = "65.54.227.120") -> str:
      "64:ff9b:1::10.0.0.1", "2002:c0a8:0101::1", "2002:0a00:0001::1", "2002:7f00:0001:1::5",
      _teredo("127.0.0.1"), _teredo("10.1.2.3"), _teredo("8.8.8.8", server="10.0.0.1"),
      "::ffff:10.0.0.1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::10.0.0.1", "::127.0.0.1"],
-)  # fmt: skip
+)
 def test_ipv6_addresses_carrying_a_private_ipv4_are_refused(address):
     """NAT64, 6to4, Teredo, IPv4-mapped and -compatible addresses lead to the IPv4 host they carry."""
     policy = AddressPolicy(parse_config({}))
@@ -86,7 +86,7 @@ def test_ipv6_addresses_carrying_a_private_ipv4_are_refused(address):
     # allowing the whole transition prefix (an IPv6-only scanner behind NAT64 needs 64:ff9b::/96) opens
     # the prefix, not the private networks behind it
     wide = AddressPolicy(parse_config({"fetch": {"allow_ranges": [
-        "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "::ffff:0:0/96", "::/96", "::/0"]}}))  # fmt: skip
+        "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "::ffff:0:0/96", "::/96", "::/0"]}}))
     assert not wide.verdict(address).allowed, address
 
 

@@ -48,7 +48,7 @@ WORLD = {
         "abroad.cn": {"a": ["45.76.1.2"]},
         "例子.中国": {"a": ["127.42.0.4"], "http": {"page": "idn"}},
     },
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +244,7 @@ def test_sandbox_up_prints_config_and_stops_on_ctrl_c(tmp_path):
     config = tmp_path / "out.toml"
     process = subprocess.Popen([sys.executable, "-m", "scanner.cli", "sandbox", "up", str(world), "--config-out",
                                 str(config), "--maildir", str(tmp_path / "mail")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     while not config.exists() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -111,7 +111,7 @@ def world(trap_port: int) -> dict:
             "websites": [site(1, "dcl.cn"), site(2, "json.cn"), site(3, "shell.cn"), site(4, "nonumber.cn"),
                          site(5, "reach.cn"), site(6, "spin.cn")],
         }]},
-    }  # fmt: skip
+    }
 
 
 def site(n: int, domain: str) -> dict:
@@ -121,7 +121,7 @@ def site(n: int, domain: str) -> dict:
 def app_bundle(footer: str, mount: str = "app") -> str:
     """What a Vue/React build does, in miniature: build the DOM into the mount element after load."""
     html = (f"<header class='nav'><a href='/'>首页</a><a href='/products'>产品中心</a><a href='/about'>关于我们</a></header>"
-            f"<main>{BODY}</main>{footer}")  # fmt: skip
+            f"<main>{BODY}</main>{footer}")
     return ("(function(){var r=document.getElementById(" + json.dumps(mount) + ");"
             "requestAnimationFrame(function(){r.innerHTML=" + json.dumps(html) + ";});})();")
 
@@ -152,7 +152,7 @@ def observation(config: Path, n: int) -> dict:
     with store.session() as session:
         website = session.scalars(select(Website).where(Website.website_number == f"京ICP备21000001号-{n}")).one()
         row = session.scalars(select(Observation).where(Observation.website_id == website.id)
-                              .order_by(Observation.id.desc())).first()  # fmt: skip
+                              .order_by(Observation.id.desc())).first()
         data = json.loads(__import__("zlib").decompress(row.data))
     store.dispose()
     return data
@@ -231,7 +231,7 @@ def test_the_renderer_survives_a_browser_crash():
     path = _CHROMIUM
     document = Fetched(200, {"content-type": "text/html; charset=utf-8"},
                        page("<div id='app'></div><script>document.getElementById('app').textContent = '京ICP备21000001号-1';"
-                            "</script>").encode())  # fmt: skip
+                            "</script>").encode())
 
     async def no_fetch(*_args) -> Fetched:
         raise AssertionError("nothing to fetch")
@@ -273,7 +273,7 @@ def test_the_browser_runs_unprivileged_with_its_sandbox_on():
     seccomp-bpf. Rendering still works."""
     document = Fetched(200, {"content-type": "text/html; charset=utf-8"},
                        page("<div id='app'></div><script>document.getElementById('app').textContent = '京ICP备21000001号-1';"
-                            "</script>").encode())  # fmt: skip
+                            "</script>").encode())
 
     async def no_fetch(*_args) -> Fetched:
         raise AssertionError("nothing to fetch")
@@ -286,7 +286,7 @@ def test_the_browser_runs_unprivileged_with_its_sandbox_on():
             for pid in _chromium_pids():
                 try:
                     seen[pid] = (_status(pid), Path(f"/proc/{pid}/cmdline").read_bytes(),
-                                 os.readlink(f"/proc/{pid}/ns/user"))  # fmt: skip
+                                 os.readlink(f"/proc/{pid}/ns/user"))
                 except OSError:
                     continue  # a helper that just exited
             return result, seen
@@ -313,7 +313,7 @@ def test_a_page_that_navigates_away_while_rendered_is_not_judged_on_the_error_pa
         "replace": page("<p>欢迎</p><script>location.replace('/zh/index.html')</script>"),
         "submit": page("<form id='f' action='/go' method='post'><input name='a' value='1'></form>"
                        "<script>document.getElementById('f').submit()</script>"),
-    }  # fmt: skip
+    }
 
     async def no_fetch(*_args) -> Fetched:
         raise AssertionError("nothing to fetch")
@@ -323,7 +323,7 @@ def test_a_page_that_navigates_away_while_rendered_is_not_judged_on_the_error_pa
         try:
             return {name: await renderer.render("https://leave.test/", Fetched(200, {"content-type": "text/html"},
                                                                                 html.encode()), no_fetch)
-                    for name, html in leaving.items()}  # fmt: skip
+                    for name, html in leaving.items()}
         finally:
             await renderer.close()
 

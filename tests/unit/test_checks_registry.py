@@ -24,10 +24,10 @@ def call(fn, *args):
     return run(fn.check, *args, fn=fn)
 
 def subject(number="京ICP备10206937号", nature="企业", cert_type="统一社会信用代码", cert="91110108MA01ABCD2H",
-            province="北京市", mobiles=("13800138000",), websites=None) -> SubjectView:  # fmt: skip
+            province="北京市", mobiles=("13800138000",), websites=None) -> SubjectView:
     return SubjectView(number, "北京示例科技有限公司", nature, cert_type, cert, province,
                        [Contact("principal", "张伟", m) for m in mobiles],
-                       websites if websites is not None else [WebsiteView(number + "-1", "示例科技官网", "已备案", ["example.cn"])])  # fmt: skip
+                       websites if websites is not None else [WebsiteView(number + "-1", "示例科技官网", "已备案", ["example.cn"])])
 
 
 EMPTY = RegistryIndex()
@@ -37,7 +37,7 @@ EMPTY = RegistryIndex()
     ("13800138000", True), ("+86 138 0013 8000", True), ("199 1234 5678", True), ("19212345678", True),
     ("12345678901", False), ("1380013800", False), ("17012345678", False), ("16512345678", False),
     ("14412345678", False), ("13491234567", False), ("abc", False),
-])  # fmt: skip
+])
 def test_phone_segments(mobile, ok):
     outcome = call(phone_invalid, subject(mobiles=(mobile,)), EMPTY)
     assert (outcome.state == PASSED) is ok, outcome.findings and outcome.findings[0].summary
@@ -75,7 +75,7 @@ def test_phone_shared_across_subjects_not_within_one():
     ("护照", "E12345678", True),
     ("港澳居民来往内地通行证", "H12345678", True),
     ("港澳居民来往内地通行证", "X1234", False),
-])  # fmt: skip
+])
 def test_certificates(cert_type, number, ok):
     outcome = call(certificate_invalid, subject(cert_type=cert_type, cert=number), EMPTY)
     assert (outcome.state == PASSED) is ok
@@ -89,7 +89,7 @@ def test_province_rules():
     outcome = call(province_mismatch, guangdong_cert, EMPTY)
     assert outcome.state == FAILED and "广东省" in outcome.findings[0].summary
     person = subject(number="粤ICP备2021012345号", nature="个人", cert_type="居民身份证", cert="440106199001011235",
-                     province="广东省")  # fmt: skip
+                     province="广东省")
     assert call(province_mismatch, person, EMPTY).state == PASSED
     moved = subject(province="上海市")
     assert call(province_mismatch, moved, EMPTY).findings[0].evidence["mismatches"][0]["field"] == "province"
@@ -103,7 +103,7 @@ def test_province_rules():
     ("中国示例科技网", "企业", False), ("中国示例科技网", "政府机关", True), ("人民示例", "企业", False),
     ("小明科技有限公司", "个人", False), ("小明的技术论坛", "个人", False), ("示例科技论坛", "企业", True),
     ("时时彩票资讯网", "企业", False), ("小明的ABC博客", "个人", True),
-])  # fmt: skip
+])
 def test_website_names(name, nature, ok):
     found = problems(name, nature)
     assert (not found) is ok, found
@@ -115,7 +115,7 @@ def test_website_names(name, nature, ok):
     ("example.cn", True), ("example.com.cn", True), ("例子.中国", True), ("xn--fsqu00a.xn--fiqs8s", True),
     ("shop.top", True), ("example.xyz", True), ("guangzhou-trade.io", False), ("example.me", False),
     ("example.ai", False), ("blog.github.io", False),
-])  # fmt: skip
+])
 def test_domain_suffixes(domain, ok):
     website = WebsiteView("京ICP备10206937号-1", "示例科技官网", "已备案", [domain])
     outcome = call(domain_suffix_unsupported, website, subject(), EMPTY)
@@ -128,7 +128,7 @@ def test_domain_suffixes(domain, ok):
     ("京ICP备10206937号", True), ("粤ICP备2021012345号", True), ("蜀ICP备2022003344号", True),
     ("京ICP备1020693号", False), ("川ICP备2022003344号", False), ("京ICP证030173号", False),
     ("京ICP备10206937号-1", False), ("京ICP备10206937", False), ("京B2-20090059", False),
-])  # fmt: skip
+])
 def test_subject_numbers(number, ok):
     assert (call(subject_number_invalid, subject(number=number), EMPTY).state == PASSED) is ok
 
@@ -136,7 +136,7 @@ def test_subject_numbers(number, ok):
 @pytest.mark.parametrize("website_number, ok", [
     ("京ICP备10206937号-1", True), ("京ICP备10206937号-12", True), ("京ICP备10206937号", False),
     ("京ICP备16000004号-1", False), ("京ICP备10206937号-1A", False), ("京ICP备10206937号-1 ", True),
-])  # fmt: skip
+])
 def test_website_numbers_extend_their_subject(website_number, ok):
     website = WebsiteView(website_number, "示例科技官网", "已备案", ["example.cn"])
     assert (call(website_number_invalid, website, subject(), EMPTY).state == PASSED) is ok

@@ -36,7 +36,7 @@ AT = "2026-12-01T10:00:00+00:00"
 def reg(domain: str, **fields) -> Registration:
     base = {"registered": "2016-03-01T00:00:00+00:00", "expires": "2028-03-01T00:00:00+00:00",
             "registrar": "阿里云计算有限公司", "registrant": "北京示例科技有限公司", "registrant_kind": "org",
-            "filed": [domain]}  # fmt: skip
+            "filed": [domain]}
     base.update(fields)
     return Registration(domain, **base)
 
@@ -58,7 +58,7 @@ def outcome(code: str, obs: Observation, site=None):
 def test_expired_domain_is_the_root_cause_of_its_dns_failure_only():
     dead = {"outcome": "nxdomain"}
     obs = obs_with(reg("gone.cn", expires="2026-11-11T00:00:00+00:00"), reg("other.cn"), page=False,
-                   dns={"gone.cn": DnsRecord(**dead), "other.cn": DnsRecord(**dead)})  # fmt: skip
+                   dns={"gone.cn": DnsRecord(**dead), "other.cn": DnsRecord(**dead)})
     obs.fetch = Fetch("not_fetched", failure="dns", reason="dns: nxdomain")
     site = record(domains=["gone.cn", "other.cn"], homepage_host="gone.cn")
     expired = outcome("domain.expired", obs, site)
@@ -72,7 +72,7 @@ def test_expired_domain_is_the_root_cause_of_its_dns_failure_only():
 def test_dns_failure_is_reported_when_the_registration_could_not_be_looked_up_or_is_off():
     dead = DnsRecord(outcome="nxdomain")
     obs = obs_with(Registration("gone.cn", REG_TIMEOUT, reason="RDAP timed out", filed=["gone.cn"]), page=False,
-                   dns={"gone.cn": dead})  # fmt: skip
+                   dns={"gone.cn": dead})
     obs.fetch = Fetch("not_fetched", failure="dns")
     site = record(domains=["gone.cn"], homepage_host="gone.cn")
     assert outcome("domain.expired", obs, site).state == NOT_CHECKED
@@ -121,7 +121,7 @@ def test_holder_names_are_compared_normalised():
 
 def test_redacted_absent_or_latin_registrant_could_not_be_checked():
     for registration in (reg("a.cn", registrant="", redacted=["Registrant Name"]), reg("a.cn", registrant=""),
-                         reg("a.cn", registrant="Beijing Example Technology Co., Ltd.")):  # fmt: skip
+                         reg("a.cn", registrant="Beijing Example Technology Co., Ltd.")):
         result = outcome("domain.holder_mismatch", obs_with(registration))
         assert result.state == NOT_CHECKED, registration
 
@@ -129,7 +129,7 @@ def test_redacted_absent_or_latin_registrant_could_not_be_checked():
 def test_a_units_domain_on_a_personal_filing():
     personal = record(domains=["xm.cn"], subject_name="王小明", nature="个人")
     assert outcome("domain.holder_mismatch", obs_with(reg("xm.cn", registrant="王小明", registrant_kind="individual")),
-                   personal).state == PASSED  # fmt: skip
+                   personal).state == PASSED
     unit = outcome("domain.holder_mismatch", obs_with(reg("xm.cn", registrant="王小明", registrant_kind="org")), personal)
     assert unit.state == FAILED and "个人备案" in unit.findings[0].summary
 
@@ -147,7 +147,7 @@ def test_registrar_approved_by_name_alias_or_iana_id():
 def test_rate_limited_lookup_is_could_not_check_never_a_finding():
     obs = obs_with(Registration("busy.cn", REG_RATE_LIMITED, reason="HTTP 429", filed=["busy.cn"]))
     for code in ("domain.expired", "domain.expiring", "domain.reregistered", "domain.holder_mismatch",
-                 "domain.registrar_unapproved"):  # fmt: skip
+                 "domain.registrar_unapproved"):
         result = outcome(code, obs, record(domains=["busy.cn"], approved_at="2019-01-01"))
         assert result.state == NOT_CHECKED and "429" in result.reason, code
 
@@ -170,7 +170,7 @@ def test_registrable_domain_from_the_bundled_suffix_list():
 def test_rdap_domain_object_is_read_by_whoisits_parser():
     data = domain_object("example.cn", {"registered": "2016-03-01", "expires": "2028-03-01", "last_changed": "2026-01-02",
                                         "registrar": "阿里云计算有限公司", "registrar_id": "420",
-                                        "registrant": "北京示例科技有限公司", "kind": "org"})  # fmt: skip
+                                        "registrant": "北京示例科技有限公司", "kind": "org"})
     found = from_rdap("example.cn", data, "http://rdap.test")
     assert found.state == REG_OK and found.registered.startswith("2016-03-01") and found.expires.startswith("2028-03-01")
     assert (found.registrar, found.registrar_id, found.registrant, found.registrant_kind) == (
@@ -219,7 +219,7 @@ def test_tls_invalid_on_the_certificates_facts():
     obs.at = AT
     site = record()
     obs.tls = {"example.cn": Certificate("example.cn", not_before="2026-01-01T00:00:00+00:00",
-                                         not_after="2027-01-01T00:00:00+00:00", sans=["example.cn"], trusted=True)}  # fmt: skip
+                                         not_after="2027-01-01T00:00:00+00:00", sans=["example.cn"], trusted=True)}
     assert outcome("site.tls_invalid", obs, site).state == PASSED
     cert = obs.tls["example.cn"]
     for change, words in ((dict(not_after="2026-11-01T00:00:00+00:00"), "过期"),

@@ -24,8 +24,8 @@ from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
 from scanner.store.db import Store
 from scanner.store.models import RescanRequest, Scan
+from tests.sandbox.test_cases_notices import WORLD
 from tests.sandbox_helpers import beian, import_world_registry, write_config
-from tests.test_cases_notices import WORLD
 
 TOKEN = "s3cret-token"
 
@@ -44,7 +44,7 @@ class Server:
     def start(self) -> None:
         log = open(self.cwd / "serve.log", "a")  # noqa: SIM115 - kept by the child
         self.process = subprocess.Popen([sys.executable, "-m", "scanner.cli", "--config", str(self.config), "serve"],
-                                        cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+                                        cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -62,7 +62,7 @@ class Server:
 
     def call(self, method: str, path: str, body: dict | None = None, token: str | None = TOKEN) -> tuple[int, object]:
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                         data=json.dumps(body).encode() if body is not None else None)  # fmt: skip
+                                         data=json.dumps(body).encode() if body is not None else None)
         request.add_header("Content-Type", "application/json")
         if token:
             request.add_header("Authorization", f"Bearer {token}")
@@ -94,7 +94,7 @@ def served(tmp_path_factory):
             "notices": {"sender": "beian@cloud.example.cn", "rate_per_minute": 6000, "outbox_dir": str(tmp_path / "outbox")},
             "serve": {"listen": f"127.0.0.1:{port}", "token": TOKEN, "nightly_scan": "*/5 * * * * *", "sweep": "",
                       "weekly_report": "", "poll_s": 0.3},
-        })  # fmt: skip
+        })
         import_world_registry(box, config, tmp_path)
         server = Server(config, tmp_path, port)
         server.start()
@@ -133,7 +133,7 @@ def test_rescans_over_http_and_cli(served):
     code, queued = server.call("POST", "/rescans", {"websites": ["京ICP备30000001号-2"]})
     assert code == 202 and queued["state"] == "queued"
     done = server.wait_for(lambda: (r := server.call("GET", f"/rescans/{queued['id']}")[1])["state"] == "finished" and r,
-                           what="the HTTP rescan")  # fmt: skip
+                           what="the HTTP rescan")
     code, scan = server.call("GET", f"/scans/{done['scan_id']}")
     assert code == 200 and scan["state"] == "finished" and scan["progress"]["observed"] == 1
     assert scan["selector"]["websites"] == ["京ICP备30000001号-2"]
@@ -160,7 +160,7 @@ def test_openapi_fuzz_finds_no_server_errors(served):
     result = subprocess.run([st, "run", f"http://127.0.0.1:{server.port}/openapi.json", "--checks",
                              "not_a_server_error", "-H", f"Authorization: Bearer {TOKEN}", "--max-examples", "25",
                              "--seed", "7", "--request-timeout", "30"],
-                            capture_output=True, text=True, timeout=900, cwd=tmp)  # fmt: skip
+                            capture_output=True, text=True, timeout=900, cwd=tmp)
     assert result.returncode == 0, result.stdout[-4000:]
 
 

@@ -37,7 +37,7 @@ def queue_messages(config_path: Path, count: int) -> list[str]:
             recipient = f"customer{i}@example.cn"
             item = {"case_id": i, "record": f"网站 测试站{i}（京ICP备3000{i:04d}号-1）", "field": "网站首页：example.cn",
                     "problem": "备案号未链接至工信部备案管理系统", "detail": "", "requirement": "请添加链接。",
-                    "deadline": "2026-11-16 18:00", "critical": False}  # fmt: skip
+                    "deadline": "2026-11-16 18:00", "critical": False}
             context = {"items": [item], "deadline": "2026-11-16 18:00", "working_days": 10, "critical_count": 0}
             rendered = render(config, "notice", recipient, context, now=now)
             session.add(queue_message(rendered, "notice", recipient, now, None, [i]))
@@ -53,7 +53,7 @@ def send(config: Path, cwd: Path, now: str = NOW, kill_at: str = "", **popen) ->
         env["BEIAN_TEST_KILL_AT"] = kill_at
     return subprocess.Popen([sys.executable, "-m", "scanner.cli", "--config", str(config), "notices", "send",
                              "--no-sweep"], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **popen)  # fmt: skip
+                            text=True, **popen)
 
 
 def outbox(config: Path) -> list[OutboxMessage]:
@@ -69,7 +69,7 @@ def mail(tmp_path):
     with Sandbox(parse_world({"name": "mail"}), lifetime_s=600) as box:
         config = write_config(box, tmp_path, {"notices": {"sender": "beian@cloud.example.cn", "rate_per_minute": 1500,
                                                           "retry_base_s": 60, "max_attempts": 3,
-                                                          "outbox_dir": str(tmp_path / "outbox")}})  # fmt: skip
+                                                          "outbox_dir": str(tmp_path / "outbox")}})
         yield box, config
 
 
@@ -190,7 +190,7 @@ def test_4xx_replies_are_retried_with_backoff_then_failed_with_an_alert(mail, tm
 def test_without_smtp_messages_become_eml_files_once(tmp_path):
     config = tmp_path / "beian.toml"
     config.write_text(f'database = "sqlite:///{tmp_path / "beian.db"}"\n[notices]\nsender = "beian@cloud.example.cn"\n'
-                      f'rate_per_minute = 6000\noutbox_dir = "{tmp_path / "out"}"\n', encoding="utf-8")  # fmt: skip
+                      f'rate_per_minute = 6000\noutbox_dir = "{tmp_path / "out"}"\n', encoding="utf-8")
     expected = queue_messages(config, 3)
     for _ in range(2):
         process = send(config, tmp_path)

@@ -2,7 +2,7 @@
 token, filter cases, open one, extend it, press rescan and see the scan appear with its report.
 
 Screenshots of the console and of a report page go to $BEIAN_SCREENSHOTS (default: the test's tmp dir);
-`BEIAN_SCREENSHOTS=docs pytest tests/test_console.py` refreshes docs/console.png (docs/report.png is the demo's
+`BEIAN_SCREENSHOTS=docs pytest tests/sandbox/test_console.py` refreshes docs/console.png (docs/report.png is the demo's
 report: `beian report` after `make demo`, opened in the same browser).
 """
 
@@ -17,9 +17,9 @@ import pytest
 
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
+from tests.sandbox.test_cases_notices import WORLD
+from tests.sandbox.test_serve import TOKEN, Server, free_port
 from tests.sandbox_helpers import beian, chromium_or_skip, import_world_registry, write_config
-from tests.test_cases_notices import WORLD
-from tests.test_serve import TOKEN, Server, free_port
 
 CHROMIUM, pytestmark = chromium_or_skip()
 
@@ -35,7 +35,7 @@ def console(tmp_path_factory):
             "notices": {"sender": "beian@cloud.example.cn", "outbox_dir": str(tmp_path / "outbox")},
             "serve": {"listen": f"127.0.0.1:{port}", "token": TOKEN, "nightly_scan": "", "sweep": "",
                       "weekly_report": "", "poll_s": 0.3},
-        })  # fmt: skip
+        })
         import_world_registry(box, config, tmp_path)
         first = beian(config, "scan")
         assert first.returncode == 0, first.stderr
@@ -147,7 +147,7 @@ def test_a_page_on_another_port_of_the_same_host_cannot_post_the_forms(console):
     page.goto(f"{base}{href}")
     before = page.inner_text("#case-state")
     evil = (f'<html><body><form id="f" method="post" action="{base}{href}/waive"><input name="reason" value="x">'
-            '</form><script>document.getElementById("f").submit()</script></body></html>').encode()  # fmt: skip
+            '</form><script>document.getElementById("f").submit()</script></body></html>').encode()
 
     class Evil(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's name

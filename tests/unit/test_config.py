@@ -97,7 +97,7 @@ def test_env_variable_is_used(tmp_path, monkeypatch):
 def test_domains_section_and_notice_codes(tmp_path, capsys):
     config = parse_config({"domains": {"rdap_urls": {"CN": "https://rdap.example/", "*": "http://127.0.0.1:9"},
                                        "expiry_warn_days": 60}, "fetch": {"extra_ca": "/tmp/ca.pem"},
-                           "notices": {"include_codes": ["filing.psb_missing"]}})  # fmt: skip
+                           "notices": {"include_codes": ["filing.psb_missing"]}})
     assert dict(config.domains.rdap_urls) == {"cn": "https://rdap.example", "*": "http://127.0.0.1:9"}
     assert config.domains.expiry_warn_days == 60 and config.domains.cache_ttl_days == 7 and config.domains.enabled
     assert config.fetch.extra_ca == "/tmp/ca.pem" and config.notices.include_codes == ("filing.psb_missing",)

@@ -12,10 +12,10 @@ RECORD = SiteRecord(
     website_id=1, website_number="京ICP备10206937号-1", website_name="示例科技官网", status="已备案",
     domains=["example.cn", "example.com.cn"], homepage_host="example.cn", subject_number="京ICP备10206937号",
     subject_name="北京示例科技有限公司", nature="企业", province="北京市",
-)  # fmt: skip
+)
 BODY = "<p>" + "我们提供企业软件开发与技术咨询服务。" * 30 + "</p><p>京公网安备 11010802030000号</p>"  # filing.psb_missing passes
 OK_DNS = {"outcome": "ok", "chain": [], "addresses": ["203.0.113.5"],
-          "owners": [{"address": "203.0.113.5", "kind": "provider", "owner": "示例云"}]}  # fmt: skip
+          "owners": [{"address": "203.0.113.5", "kind": "provider", "owner": "示例云"}]}
 
 
 def obs(footer: str | None = None, *, fetch: dict | None = None, dns: dict | None = None, html: str | None = None) -> Observation:
@@ -52,13 +52,13 @@ def test_subject_number_alone_is_accepted_unless_the_province_requires_the_websi
 
 def test_any_beian_miit_url_is_a_correct_link():
     for link in ("http://beian.miit.gov.cn", "https://beian.miit.gov.cn/#/Integrated/recordQuery",
-                 "https://BEIAN.MIIT.GOV.CN/state/outPortal/loginPortal.action"):  # fmt: skip
+                 "https://BEIAN.MIIT.GOV.CN/state/outPortal/loginPortal.action"):
         assert failed(obs(f'<a href="{link}">京ICP备10206937号-1</a>')) == set(), link
 
 
 def test_wrong_link_targets():
     for link in ("http://www.miibeian.gov.cn/", "https://www.beian.miit.gov.cn/", "http://www.beian.gov.cn/",
-                 "https://beian.mps.gov.cn/", "#"):  # fmt: skip
+                 "https://beian.mps.gov.cn/", "#"):
         assert failed(obs(f'<a href="{link}">京ICP备10206937号-1</a>')) == {"filing.link_wrong"}, link
 
 
@@ -75,12 +75,12 @@ def test_missing_mismatch_and_unlinked():
 
 def test_root_causes_suppress_downstream_checks():
     unreachable = {"state": "failed", "failure": "timeout", "ours": False, "final_url": "http://example.cn/",
-                   "attempts": [], "reason": "took longer than 10 s"}  # fmt: skip
+                   "attempts": [], "reason": "took longer than 10 s"}
     result = states(obs(fetch=unreachable))
     assert result["site.unreachable"] == FAILED
     assert not any(code.startswith("filing.") for code in result)
     offsite = {"state": "redirect_offsite", "final_url": "https://example.cn/", "offsite_url": "https://other.com/",
-               "redirects": ["https://other.com/"], "attempts": []}  # fmt: skip
+               "redirects": ["https://other.com/"], "attempts": []}
     result = states(obs(fetch=offsite))
     assert result["site.redirect_offsite"] == FAILED and not any(c.startswith("filing.") for c in result)
     placeholder = obs(html="<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>")
@@ -121,7 +121,7 @@ def test_foreign_and_private_addresses_per_domain():
         "example.com.cn": {"outcome": "ok", "chain": ["x.cdn.other.net"], "addresses": ["45.76.1.2", "10.0.0.1"],
                            "owners": [{"address": "45.76.1.2", "kind": "unknown", "owner": "Vultr Holdings, LLC"},
                                       {"address": "10.0.0.1", "kind": "private"}]},
-    }  # fmt: skip
+    }
     outcomes = {o.code: o for o in evaluate(obs('<a href="https://beian.miit.gov.cn/">京ICP备10206937号-1</a>', dns=dns), RECORD)}
     assert outcomes["access.foreign_ip"].state == FAILED
     assert outcomes["access.foreign_ip"].findings[0].domain == "example.com.cn"
@@ -132,7 +132,7 @@ def test_foreign_and_private_addresses_per_domain():
 def test_placeholder_near_misses():
     long_page = obs('<a href="https://beian.miit.gov.cn/">京ICP备10206937号-1</a>',
                     html=f"<html><body><h1>公司新闻</h1>{BODY}<p>新产品线上商城建设中，敬请期待。</p>"
-                         '<footer><a href="https://beian.miit.gov.cn/">京ICP备10206937号-1</a></footer></body></html>')  # fmt: skip
+                         '<footer><a href="https://beian.miit.gov.cn/">京ICP备10206937号-1</a></footer></body></html>')
     assert "site.placeholder" not in failed(long_page)
     short = obs(html="<html><body><h1>网站建设中</h1><p>敬请期待</p></body></html>")
     assert failed(short) == {"site.placeholder"}

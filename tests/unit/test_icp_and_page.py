@@ -49,7 +49,7 @@ def page(footer: str, body: str = "<p>正文内容</p>") -> str:
 
 def test_nested_spans_and_route_links():
     facts = extract(page('<a href="http://beian.miit.gov.cn/#/Integrated/recordQuery"><span>京ICP备</span>'
-                         '<span>10206937</span><span>号-2</span></a>'), "https://x.cn/")  # fmt: skip
+                         '<span>10206937</span><span>号-2</span></a>'), "https://x.cn/")
     assert [(n.number, n.link, n.region) for n in facts.numbers] == [
         ("京ICP备10206937号-2", "http://beian.miit.gov.cn/#/Integrated/recordQuery", "footer")
     ]
@@ -58,7 +58,7 @@ def test_nested_spans_and_route_links():
 def test_invisible_places_do_not_count():
     html = page('<!-- 京ICP备10206937号 --><script>document.write("京ICP备10206937号")</script>'
                 '<style>.x:after{content:"京ICP备10206937号"}</style><div style="display: none">京ICP备10206937号</div>'
-                '<p hidden>京ICP备10206937号</p><input type="hidden" value="京ICP备10206937号"><noscript>京ICP备10206937号</noscript>')  # fmt: skip
+                '<p hidden>京ICP备10206937号</p><input type="hidden" value="京ICP备10206937号"><noscript>京ICP备10206937号</noscript>')
     facts = extract(html)
     assert facts.numbers == []
     assert facts.numbers_in_hidden == ["京ICP备10206937号"]

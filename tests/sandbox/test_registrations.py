@@ -19,7 +19,7 @@ WORLD = {
     "name": "registrations",
     "registry": {"subjects": [{"subject_number": "京ICP备10000000号", "name": "北京示例科技有限公司", "nature": "企业",
                                "websites": [{"website_number": "京ICP备10000000号-1",
-                                             "domains": ["example.cn", "www.example.com.cn"]}]}]},  # fmt: skip
+                                             "domains": ["example.cn", "www.example.com.cn"]}]}]},
     "domains": {
         "gone.cn": {"registered": "2014-01-01", "expires": "-3d", "registrant": "某某公司"},
         "slow.cn": {"answer": "timeout"},
@@ -94,7 +94,7 @@ def test_at_most_concurrency_queries_at_once():
     async def run():
         client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
         config = parse_config({"domains": {"rdap_urls": {"*": "http://rdap.test"}, "concurrency": 2,
-                                           "per_server_per_s": 100000.0}})  # fmt: skip
+                                           "per_server_per_s": 100000.0}})
         registrations = Registrations(config, client=client)
         found = await registrations.for_names([f"site{i}.cn" for i in range(6)])
         await registrations.close()

@@ -82,7 +82,7 @@ def resume_world() -> dict:
                     "fetch": {"allow_ranges": ["127.40.0.0/16"], "timeout_s": 4, "per_ip_concurrency": 4}},
         "registry": {"subjects": [{"subject_number": "京ICP备30000001号", "name": "北京续扫测试有限公司",
                                    "nature": "企业", "websites": sites}]},
-    }  # fmt: skip
+    }
 
 
 def test_interrupted_scan_resumes_without_loss_or_duplicates(tmp_path):
@@ -91,7 +91,7 @@ def test_interrupted_scan_resumes_without_loss_or_duplicates(tmp_path):
         import_world_registry(box, config, tmp_path)
         database = tmp_path / "beian.db"
         process = subprocess.Popen([sys.executable, "-m", "scanner.cli", "--config", str(config), "scan"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         observed = 0
         while time.monotonic() < deadline:
@@ -113,5 +113,5 @@ def test_interrupted_scan_resumes_without_loss_or_duplicates(tmp_path):
         assert len(per_site) == 40 and all(n == 1 for _, n in per_site)
         assert connection.execute("select count(distinct scan_id) from observations").fetchone()[0] == 1
         unreachable_count = connection.execute(
-            "select count(*) from findings where \"check\" = 'site.unreachable'").fetchone()[0]  # fmt: skip
+            "select count(*) from findings where \"check\" = 'site.unreachable'").fetchone()[0]
         assert unreachable_count == 10

@@ -31,13 +31,13 @@ def big_config(tmp_path_factory):
             {"subject_number": f"京ICP备{i:08d}号", "name": f"主体{i}", "nature": "企业", "province": f"{i:06d}" + "省" * 26,
              "extra": {}, "content": {}, "fingerprint": "0" * 40, "created_at": now, "updated_at": now}
             for i in range(ROWS)
-        ])  # fmt: skip
+        ])
         conn.execute(insert(Finding), [
             {"key": f"site.unreachable|京ICP备{i:08d}号", "check": "site.unreachable", "severity": "violation",
              "subject_number": f"京ICP备{i:08d}号", "website_number": f"京ICP备{i:08d}号-1", "domain": "example.cn",
              "summary": "首页无法访问" * 10, "evidence": {}, "first_seen": now, "last_seen": now}
             for i in range(ROWS)
-        ])  # fmt: skip
+        ])
     store.dispose()
     config = folder / "beian.toml"
     config.write_text(f'database = "sqlite:///{folder / "big.db"}"\n', encoding="utf-8")
@@ -96,7 +96,7 @@ def test_scan_into_a_pipe_nobody_reads_ends_quietly(tmp_path):
     os.close(read_end)  # no reader at all, before the command starts: its first write meets a closed pipe
     try:
         proc = subprocess.run([sys.executable, "-m", "scanner.cli", "--config", str(config), "scan"],
-                              stdout=write_end, stderr=subprocess.PIPE, timeout=120, env={**os.environ, "BEIAN_DEBUG": ""})  # fmt: skip
+                              stdout=write_end, stderr=subprocess.PIPE, timeout=120, env={**os.environ, "BEIAN_DEBUG": ""})
     finally:
         os.close(write_end)
     assert proc.stderr == b"", proc.stderr.decode("utf-8", "replace")
