@@ -6,6 +6,7 @@ websites already observed are skipped, so nothing is lost or done twice.
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import time
@@ -156,6 +157,9 @@ def run_scan(config: Config, store: Store, selector: Selector, *, stream=None, o
     context.registrations, context.trust = registrations, trust
     children_cpu = _children_cpu()
     process = CrawlerProcess(crawl_settings(config, STAGES))
+    # A certificate that does not match is evidence the observation records (site.tls_invalid), not a log line
+    # per connection for the operator.
+    logging.getLogger("scrapy.core.downloader.tls").setLevel(logging.ERROR)
     # Scrapy deep-copies settings, so the live objects ride on the process (the DNS resolver is built
     # from it) and on the crawler (spider and pipeline).
     process.beian_context = context
