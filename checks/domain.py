@@ -8,12 +8,18 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+from checks.framework import Binds, Field, Needs, Scope, cannot
 from core.observation import Observation, Registration
 
 DATA = Path(__file__).resolve().parent / "data"
 COMPANY = re.compile(r"(公司|集团|企业|工作室|中心|协会|学会|学校|大学|学院|医院|研究院|研究所|委员会|政府|局|厅|部|"
                      r"co\.?,? ?ltd|inc\b|llc|limited|corporation|company)", re.I)
 
+
+# What every domain.* check declares alike: it reads the RDAP registration of each filed domain, its findings
+# are about a domain, the notice lists those domains, and a waiver is bound to the record.
+REGISTRATION_CHECK = {"needs": Needs.REGISTRATION, "scope": Scope.DOMAIN, "notice_field": "备案域名",
+                      "notice_field_lists": Field.FOUND_DOMAINS, "waiver_binds": Binds.RECORD}
 
 def parse_time(text: str | None) -> datetime | None:
     if not text:
@@ -79,3 +85,13 @@ def approved_registrars() -> tuple[frozenset[str], frozenset[str]]:
         if len(parts) > 2 and parts[2].strip():
             ids.add(parts[2].strip())
     return frozenset(names), frozenset(ids)
+
+
+def verdict(found: list, unknown: list[str]):
+    """Each domain check's end: its findings, else "could not check" for the domains RDAP could not tell about,
+    else passed."""
+    if found:
+        return found
+    if unknown:
+        return cannot("; ".join(unknown))
+    return None

@@ -7,8 +7,8 @@ it and says nothing on that domain (the judge keeps the order per domain).
 
 from __future__ import annotations
 
-from checks.domain import evidence, looked_up, observed_at, parse_time
-from checks.framework import VIOLATION, Binds, Field, Finding, Needs, Scope, cannot, check
+from checks.domain import REGISTRATION_CHECK, evidence, looked_up, observed_at, parse_time, verdict
+from checks.framework import VIOLATION, Finding, cannot, check
 from core.observation import Observation
 from core.records import SiteRecord
 
@@ -20,11 +20,7 @@ from core.records import SiteRecord
     rule="备案域名须在注册有效期内；域名过期后可能被他人注册并冒用原备案信息。",
     remediation="请立即在域名注册商处为该域名续费；如不再使用该域名，请通过变更备案删除该域名或申请注销备案，避免原备案信息被他人违规使用。",
     doc="the registration has expired (RDAP `expiration` event before the crawl); when DNS also fails, this is reported instead of `access.dns_unresolved`, with the expiry date",
-    needs=Needs.REGISTRATION,
-    scope=Scope.DOMAIN,
-    notice_field="备案域名",
-    notice_field_lists=Field.FOUND_DOMAINS,
-    waiver_binds=Binds.RECORD,
+    **REGISTRATION_CHECK,
 )
 def expired(obs: Observation, record: SiteRecord):
     now = observed_at(obs)
@@ -40,8 +36,4 @@ def expired(obs: Observation, record: SiteRecord):
             dns = {name: obs.answer(name).outcome for name in registration.filed if obs.answer(name) is not None}
             found.append(Finding(f"{registration.domain} 已于 {expires.date().isoformat()} 到期",
                                  evidence(registration, dns=dns), domain=registration.domain))
-    if found:
-        return found
-    if unknown:
-        return cannot("; ".join(unknown))
-    return None
+    return verdict(found, unknown)

@@ -5,8 +5,8 @@ Seed 001 (三、备案审核相关 FAQ, 6 域名问题驳回怎么办: 网站备
 
 from __future__ import annotations
 
-from checks.domain import evidence, looked_up, observed_at, parse_time
-from checks.framework import WARNING, Binds, Field, Finding, Needs, Scope, cannot, check
+from checks.domain import REGISTRATION_CHECK, evidence, looked_up, observed_at, parse_time, verdict
+from checks.framework import WARNING, Finding, cannot, check
 from core.observation import Observation
 from core.records import SiteRecord
 
@@ -18,12 +18,8 @@ from core.records import SiteRecord
     rule="备案域名须在注册有效期内，且剩余有效期一般不少于 3 个月。",
     remediation="请尽快在域名注册商处为该域名续费（建议续费一年以上），避免域名过期后网站无法访问、备案被注销或域名被他人抢注。",
     doc="the registration expires in less than `[domains] expiry_warn_days` (default 90 days, the seed's 3 months)",
-    needs=Needs.REGISTRATION,
-    scope=Scope.DOMAIN,
     after=("domain.expired",),
-    notice_field="备案域名",
-    notice_field_lists=Field.FOUND_DOMAINS,
-    waiver_binds=Binds.RECORD,
+    **REGISTRATION_CHECK,
 )
 def expiring(obs: Observation, record: SiteRecord):
     now = observed_at(obs)
@@ -41,8 +37,4 @@ def expiring(obs: Observation, record: SiteRecord):
             found.append(Finding(f"{registration.domain} 将于 {expires.date().isoformat()} 到期",  # days left: evidence
                                  evidence(registration, days_left=days, warn_days=record.expiry_warn_days),
                                  domain=registration.domain))
-    if found:
-        return found
-    if unknown:
-        return cannot("; ".join(unknown))
-    return None
+    return verdict(found, unknown)

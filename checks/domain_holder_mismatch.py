@@ -8,8 +8,16 @@ named only in Latin script for a Chinese subject, is "could not check", never a 
 
 from __future__ import annotations
 
-from checks.domain import evidence, has_cjk, looked_up, looks_like_unit, normalise_name
-from checks.framework import WARNING, Binds, Field, Finding, Needs, Scope, cannot, check
+from checks.domain import (
+    REGISTRATION_CHECK,
+    evidence,
+    has_cjk,
+    looked_up,
+    looks_like_unit,
+    normalise_name,
+    verdict,
+)
+from checks.framework import WARNING, Finding, check
 from core.observation import Observation
 from core.records import SiteRecord
 
@@ -23,12 +31,8 @@ PERSONAL = "个人"
     rule="备案主体信息应与域名注册人（域名持有者）的实名认证信息一致；单位注册的域名不能用于个人备案。",
     remediation="请登录域名注册商网站或联系域名注册商，将域名实名认证信息（域名所有者）修改为备案主办单位的中文全称（英文为其拼音全称）；或通过变更备案使备案主体与域名持有者一致。域名持有者已更换的，请由新持有者重新办理备案。",
     doc="RDAP names a registrant that is not the subject (normalised names; a unit's domain on a 个人 filing); a redacted or absent registrant is \"could not check\", never a finding",
-    needs=Needs.REGISTRATION,
-    scope=Scope.DOMAIN,
     after=("domain.expired",),
-    notice_field="备案域名",
-    notice_field_lists=Field.FOUND_DOMAINS,
-    waiver_binds=Binds.RECORD,
+    **REGISTRATION_CHECK,
 )
 def holder_mismatch(obs: Observation, record: SiteRecord):
     registrations, unknown = looked_up(obs)
@@ -51,8 +55,4 @@ def holder_mismatch(obs: Observation, record: SiteRecord):
             found.append(Finding(detail, evidence(registration, subject=record.subject_name, nature=record.nature,
                                                   registrant_kind=registration.registrant_kind),
                                  domain=registration.domain))
-    if found:
-        return found
-    if unknown:
-        return cannot("; ".join(unknown))
-    return None
+    return verdict(found, unknown)

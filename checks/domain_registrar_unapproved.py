@@ -7,8 +7,15 @@ Seed 001 (三、备案审核相关 FAQ, 6 域名问题驳回怎么办: 网站备
 
 from __future__ import annotations
 
-from checks.domain import approved_registrars, evidence, looked_up, normalise_name
-from checks.framework import WARNING, Binds, Field, Finding, Needs, Scope, cannot, check
+from checks.domain import (
+    REGISTRATION_CHECK,
+    approved_registrars,
+    evidence,
+    looked_up,
+    normalise_name,
+    verdict,
+)
+from checks.framework import WARNING, Finding, check
 from core.observation import Observation
 from core.records import SiteRecord
 
@@ -20,12 +27,8 @@ from core.records import SiteRecord
     rule="备案域名的注册商必须为工信部批复的域名注册服务机构。",
     remediation="请将该域名转入工信部已批复的域名注册服务机构（可在工业和信息化部网站查询名单），完成实名认证后告知我们；或更换为其他可备案的域名并变更备案。",
     doc="the sponsoring registrar is not an MIIT-approved 域名注册服务机构 (`checks/data/miit_registrars.tsv`, its source and date in the file)",
-    needs=Needs.REGISTRATION,
-    scope=Scope.DOMAIN,
     after=("domain.expired",),
-    notice_field="备案域名",
-    notice_field_lists=Field.FOUND_DOMAINS,
-    waiver_binds=Binds.RECORD,
+    **REGISTRATION_CHECK,
 )
 def registrar_unapproved(obs: Observation, record: SiteRecord):
     names, ids = approved_registrars()
@@ -39,8 +42,4 @@ def registrar_unapproved(obs: Observation, record: SiteRecord):
             continue
         found.append(Finding(f"{registration.domain} 的注册商为“{registration.registrar or registration.registrar_id}”",
                              evidence(registration, registrar_id=registration.registrar_id), domain=registration.domain))
-    if found:
-        return found
-    if unknown:
-        return cannot("; ".join(unknown))
-    return None
+    return verdict(found, unknown)

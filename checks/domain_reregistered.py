@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from checks.domain import evidence, looked_up, parse_time
-from checks.framework import VIOLATION, Binds, Field, Finding, Needs, Scope, cannot, check
+from checks.domain import REGISTRATION_CHECK, evidence, looked_up, parse_time, verdict
+from checks.framework import VIOLATION, Finding, cannot, check
 from core.observation import Observation
 from core.records import SiteRecord
 
@@ -34,12 +34,8 @@ def _since(record: SiteRecord) -> tuple[datetime | None, str]:
     rule="域名到期后被他人重新注册的，原备案信息不能继续使用；新持有者须以自己的主体重新办理备案。",
     remediation="该域名的注册时间晚于本网站备案通过的时间，说明域名已被重新注册。如您是该域名的新持有者，请以您的主体信息重新提交备案（原备案信息不能继续使用）；如域名仍归原备案主体所有，请联系我们核实，并在域名注册商处核对注册信息后变更备案。",
     doc="the domain was registered (RDAP `registration` event) after the website's filing was approved (`approved_at`), or after the record first appeared in our registry: a new holder is using an old filing",
-    needs=Needs.REGISTRATION,
-    scope=Scope.DOMAIN,
     after=("domain.expired",),
-    notice_field="备案域名",
-    notice_field_lists=Field.FOUND_DOMAINS,
-    waiver_binds=Binds.RECORD,
+    **REGISTRATION_CHECK,
 )
 def reregistered(obs: Observation, record: SiteRecord):
     since, basis = _since(record)
@@ -56,8 +52,4 @@ def reregistered(obs: Observation, record: SiteRecord):
             found.append(Finding(
                 f"{registration.domain} 注册于 {registered.date().isoformat()}，晚于{what}的 {since.date().isoformat()}",
                 evidence(registration, compared_with=basis, since=since.isoformat()), domain=registration.domain))
-    if found:
-        return found
-    if unknown:
-        return cannot("; ".join(unknown))
-    return None
+    return verdict(found, unknown)
