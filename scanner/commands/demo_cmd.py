@@ -55,26 +55,28 @@ def _start(world_name: str, lifetime: float, maildir: str | None = None) -> Sand
 
 
 def cmd_sandbox_up(args, _config: Config) -> int:
-    box = _start(args.world, args.lifetime, args.maildir)
-    text = box.config_toml(args.database)
-    if args.registry_out and box.world.registry:
-        Path(args.registry_out).write_text(json.dumps(box.world.registry, ensure_ascii=False, indent=1), encoding="utf-8")
-    if args.config_out:  # written last: its presence tells scripts the sandbox is ready
-        Path(args.config_out).write_text(text, encoding="utf-8")
-    hosts = len(box.world.hosts)
-    print(f"sandbox '{box.world.name}' is up: {hosts} hosts on {len(box.world.web_addresses())} loopback addresses, "
-          f"DNS {box.nameserver}, RDAP {box.rdap_url}, SMTP {box.smtp_url}")
-    print("point the scanner at it with this config (Ctrl-C stops the sandbox):\n")
-    print(text)
-    sys.stdout.flush()
+    # Ctrl-C and SIGTERM only set a flag, from before anything tells a script the sandbox is ready: a signal
+    # that lands while the config is being written or printed still stops the servers cleanly.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    box = _start(args.world, args.lifetime, args.maildir)
     try:
+        text = box.config_toml(args.database)
+        if args.registry_out and box.world.registry:
+            Path(args.registry_out).write_text(json.dumps(box.world.registry, ensure_ascii=False, indent=1), encoding="utf-8")
+        if args.config_out:  # written last: its presence tells scripts the sandbox is ready
+            Path(args.config_out).write_text(text, encoding="utf-8")
+        hosts = len(box.world.hosts)
+        print(f"sandbox '{box.world.name}' is up: {hosts} hosts on {len(box.world.web_addresses())} loopback addresses, "
+              f"DNS {box.nameserver}, RDAP {box.rdap_url}, SMTP {box.smtp_url}")
+        print("point the scanner at it with this config (Ctrl-C stops the sandbox):\n")
+        print(text)
+        sys.stdout.flush()
         while not stop.is_set() and box._thread is not None and box._thread.is_alive():
             stop.wait(0.5)
-    except KeyboardInterrupt:
-        pass
-    box.stop()
+    finally:
+        box.stop()
     print(f"sandbox stopped; {len(box.smtp.messages)} mails captured")
     return 0
 
