@@ -69,13 +69,18 @@ def _t2s(text: str) -> str:
     return _CONVERTER.convert(text)
 
 
+_CJK_OR_LATER = re.compile(r"[^\x00-\u2e7f]")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified (OpenCC t2s); text with no CJK character is returned as it is."""
+    return _t2s(text) if _CJK_OR_LATER.search(text) else text
+
+
 @lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
     """NFKC (full-width digits and letters) then traditional -> simplified (OpenCC t2s)."""
-    text = unicodedata.normalize("NFKC", text)
-    if any(ord(ch) > 0x2E7F for ch in text):
-        text = _t2s(text)
-    return text
+    return to_simplified(unicodedata.normalize("NFKC", text))
 
 
 def _kind(raw: str | None) -> str:

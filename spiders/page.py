@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from dataclasses import dataclass
+import unicodedata
+from typing import NamedTuple
 from urllib.parse import urljoin
 
-import lxml.html
 from lxml import etree
 
-from core.icp import PSB_RE, find_numbers, normalise
+from core.icp import PSB_RE, find_numbers, normalise, to_simplified
 from core.observation import NumberSeen, Page
 
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header",
@@ -27,8 +27,7 @@ SNIPPET = 60
 MAX_TEXT = 200_000
 
 
-@dataclass
-class _Segment:
+class _Segment(NamedTuple):
     text: str
     start: int  # offset in the page's visible text; links and regions are looked up lazily by index
 
@@ -45,19 +44,89 @@ def _link_of(element: etree._Element, base_url: str) -> str | None:
     return href or None
 
 
-_LOWER = "translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ', 'abcdefghijklmnopqrstuvwxyz')"  # and drop spaces
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg", "canvas", "select", "textarea",
               "button", "head", "title")
-_HIDDEN_ELEMENTS = etree.XPath(
-    f"//*[@hidden or contains({_LOWER}, 'display:none') or contains({_LOWER}, 'visibility:hidden')]"
-)
 _TEXT_NODES = etree.XPath("//text()")
 _REGION_TEXT = etree.XPath(".//text()")  # used after the invisible elements are dropped
-_FOOTERS = etree.XPath(
-    "//footer | //*[contains(translate(@class, 'FOTER', 'foter'), 'footer') or contains(translate(@id, 'FOTER', 'foter'), "
-    "'footer') or contains(@class, 'copyright') or @id = 'foot' or @class = 'foot' or contains(@class, 'bottom')]"
-)
-_NAVS = etree.XPath("//nav | //*[@id = 'nav' or @class = 'nav' or @class = 'menu' or @id = 'menu']")
+_STRING = etree.XPath("string()", smart_strings=False)  # lxml.html's text_content()
+_STYLE_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", " ")
+_FOOTER_FOLD = str.maketrans("FOTER", "foter")
+
+# The element classes below are found in one Python pass over the elements: XPath predicates with
+# translate() cost more per page than the whole parse.
+
+
+def _hidden(element: etree._Element) -> bool:
+    """hidden, or an inline style (ASCII case and spaces ignored) with display:none or visibility:hidden."""
+    if element.get("hidden") is not None:
+        return True
+    style = element.get("style")
+    if not style:
+        return False
+    style = style.translate(_STYLE_FOLD)
+    return "display:none" in style or "visibility:hidden" in style
+
+
+def _is_footer(tag: str, element: etree._Element) -> bool:
+    if tag == "footer":
+        return True
+    cls, ident = element.get("class"), element.get("id")
+    if cls is not None and ("footer" in cls.translate(_FOOTER_FOLD) or "copyright" in cls or cls == "foot"
+                            or "bottom" in cls):
+        return True
+    return ident is not None and (ident == "foot" or "footer" in ident.translate(_FOOTER_FOLD))
+
+
+def _is_nav(tag: str, element: etree._Element) -> bool:
+    return tag == "nav" or element.get("id") in ("nav", "menu") or element.get("class") in ("nav", "menu")
+
+
+_MARKED = etree.XPath("//*[@class or @id] | //footer | //nav")  # candidates, in document order
+_STYLED = etree.XPath("//*[@hidden or @style]")
+
+
+def _regions(root: etree._Element) -> tuple[list, list]:
+    """The page's nav and footer elements, in document order."""
+    navs, footers = [], []
+    for element in _MARKED(root):
+        tag = element.tag
+        if _is_nav(tag, element):
+            navs.append(element)
+        if _is_footer(tag, element):
+            footers.append(element)
+    return navs, footers
+
+
+def _drop_tree(element: etree._Element) -> None:
+    """Remove an element and its children, keeping its tail text (lxml.html's drop_tree)."""
+    parent = element.getparent()
+    if element.tail:
+        previous = element.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + element.tail
+        else:
+            previous.tail = (previous.tail or "") + element.tail
+    parent.remove(element)
+
+
+_JOIN = "\x1f"  # a separator NFKC and OpenCC leave alone, and that no dictionary phrase spans
+
+
+def _normalised_each(texts: list[str]) -> list[str]:
+    """normalise() of each text, in one NFKC + OpenCC pass over them all instead of one call per text node
+    (a page has hundreds): the same result, since neither conversion looks across the separator."""
+    if not texts:
+        return []
+    joined = _JOIN.join(texts)
+    if joined.count(_JOIN) == len(texts) - 1:
+        # NFKC one text at a time: its quick check passes for almost every node, while one failing
+        # character would send a whole joined page down the slow path
+        if not unicodedata.is_normalized("NFKC", joined):
+            joined = _JOIN.join(unicodedata.normalize("NFKC", text) for text in texts)
+        values = to_simplified(joined).split(_JOIN)
+        if len(values) == len(texts):
+            return values
+    return [normalise(text) for text in texts]
 
 
 def _outermost(elements: list) -> list:
@@ -70,28 +139,35 @@ class _Segments:
 
     def __init__(self, root: etree._Element, base_url: str) -> None:
         self.base_url = base_url
-        self.items: list[_Segment] = []
+        self.items: list[_Segment] = []  # the text nodes that are not blank, with their nodes beside them
         self.nodes: list = []
         parts: list[str] = []
         position = 0
         # Drop what a reader cannot see (keeping each element's tail), then take every text node in C:
         # the hot path of every scan. The tree is not used for anything else afterwards.
-        for element in list(root.iter(*_DROP_TAGS)) + _HIDDEN_ELEMENTS(root):
+        invisible = list(root.iter(*_DROP_TAGS))
+        invisible += [e for e in _STYLED(root) if _hidden(e)]
+        for element in invisible:
             if element.getparent() is not None:
-                element.drop_tree()
+                _drop_tree(element)
+        blocks: list[bool] = []
+        nodes: list = []
         for node in _TEXT_NODES(root):
             owner = node.getparent()
             if owner is None:
                 continue
-            tag = owner.tag if isinstance(owner.tag, str) else ""
-            if tag.lower() in _BLOCK_TAGS:
+            tag = owner.tag
+            blocks.append(isinstance(tag, str) and tag.lower() in _BLOCK_TAGS)
+            nodes.append(node)
+        for node, block, value in zip(nodes, blocks, _normalised_each(nodes), strict=True):
+            if block:
                 parts.append("\n")
                 position += 1
-            value = normalise(str(node))
             if "&" in value and _ENTITY.search(value):
                 value = _decoded(value)
-            self.items.append(_Segment(value, position))
-            self.nodes.append(node)
+            if not value.isspace():  # a blank node is part of the text, never of a number or a label
+                self.items.append(_Segment(value, position))
+                self.nodes.append(node)
             parts.append(value)
             position += len(value)
         self.text = "".join(parts)
@@ -152,7 +228,8 @@ def _snippet(text: str, start: int, end: int) -> str:
 
 # huge_tree: libxml2 otherwise stops at 256 levels of nesting and drops everything deeper (old CMS output
 # nests hundreds of unclosed <font> tags), which would hide a footer's number.
-_PARSER = lxml.html.HTMLParser(huge_tree=True)
+# A plain etree parser: lxml.html's element classes cost a Python lookup for every element proxy.
+_PARSER = etree.HTMLParser(huge_tree=True)
 _FILING_LABEL = re.compile(r"^\s*(?:网站|本站)?\s*(?:icp)?\s*(?:备案号?码?|备案编号|备案信息|备案查询|工信部备案号?|工信部)\s*[:：]?\s*$",
                            re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
@@ -175,11 +252,14 @@ def extract(html: str | bytes, base_url: str = "") -> Page:
     if not html or not html.strip():
         return facts
     try:
-        root = lxml.html.document_fromstring(html, parser=_PARSER)
+        root = etree.fromstring(html, parser=_PARSER)
     except (etree.ParserError, ValueError):
         return facts
+    if root is None:
+        return facts
     title = root.find(".//title")
-    facts.title = _decoded(title.text_content().strip()) if title is not None and title.text_content() else ""
+    title_text = _STRING(title) if title is not None else ""
+    facts.title = _decoded(title_text.strip()) if title_text else ""
     described = []
     for meta in root.iter("meta"):
         equiv = (meta.get("http-equiv") or "").lower()
@@ -203,31 +283,67 @@ def extract(html: str | bytes, base_url: str = "") -> Page:
             break
     hrefs = [(a.get("href") or "").lower() for a in root.iter("a")]
     facts.links = len(hrefs)
-    facts.signals = _signals(html, hrefs, facts.generator)
+    raw = html if isinstance(html, str) else html.decode("utf-8", "replace")
+    lowered = raw.lower()
+    facts.signals = _signals(raw, lowered, hrefs, facts.generator)
     for form in root.iter("form"):
         facts.forms.append(_form_kind(form))
     segments = _Segments(root, base_url)
     text = segments.text
     facts.text = re.sub(r"[ \t\r\f\v\u00a0\u3000]+", " ", re.sub(r"\n\s*\n+", "\n", text)).strip()
-    facts.nav_text = _region_text(_NAVS(root))[:5000]
-    facts.footer_text = _region_text(_FOOTERS(root))[:5000]
+    navs, footers = _regions(root)
+    facts.nav_text = _region_text(navs)[:5000]
+    facts.footer_text = _region_text(footers)[:5000]
     for tag in ("h1", "h2", "h3"):
         for heading in root.iter(tag):
-            value = normalise(heading.text_content().strip())
+            value = normalise(_STRING(heading).strip())
             if value:
                 facts.headings.append(value[:200])
     facts.numbers = _numbers(segments)
     facts.psb_numbers = [re.sub(r"\s+", "", m.group(0)) for m in PSB_RE.finditer(text)]
-    raw = html if isinstance(html, str) else html.decode("utf-8", "replace")
-    if re.search(r"ICP|ＩＣＰ", raw, re.IGNORECASE):
-        visible = {n.number for n in facts.numbers}
-        for number in find_numbers(normalise(raw)):
-            if number.canonical not in visible and number.canonical not in facts.numbers_in_hidden:
-                facts.numbers_in_hidden.append(number.canonical)
+    visible = {n.number for n in facts.numbers}
+    for number in _numbers_in_markup(raw, lowered):
+        if number not in visible and number not in facts.numbers_in_hidden:
+            facts.numbers_in_hidden.append(number)
     facts.app_shell = _looks_like_app_shell(root, facts, bundles)
-    facts.signals["prices"] = len(PRICE.findall(facts.text))
+    facts.signals["prices"] = len(PRICE.findall(facts.text)) if _PRICE_MARKS.search(facts.text) else 0
     facts.headings, facts.text = facts.headings[:20], facts.text[:MAX_TEXT]  # what an observation keeps
     return facts
+
+
+_ICP_MARKS = ("icp", "ｉｃｐ")
+_MARKUP_WINDOW = 200  # characters of raw HTML either side of an "ICP": wider than any number written out
+
+
+def _numbers_in_markup(raw: str, lowered: str) -> list[str]:
+    """Every number anywhere in the raw HTML (comments, scripts, hidden markup included), in order.
+
+    Only the windows around each "ICP" are normalised and searched, not the whole document: every number
+    contains "ICP" (or its full-width form), and whole-page NFKC + OpenCC was a large share of a scan's CPU.
+    """
+    if len(lowered) != len(raw):  # lower() changed the length (rare scripts): positions would not line up
+        lowered = "".join(ch.lower()[:1] or ch for ch in raw)
+    spans: list[list[int]] = []
+    for mark in _ICP_MARKS:
+        at = lowered.find(mark)
+        while at >= 0:
+            spans.append([max(0, at - _MARKUP_WINDOW), at + len(mark) + _MARKUP_WINDOW])
+            at = lowered.find(mark, at + len(mark))
+    if not spans:
+        return []
+    spans.sort()
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    found: list[str] = []
+    for start, end in merged:
+        for number in find_numbers(normalise(raw[start:end])):
+            if number.canonical not in found:
+                found.append(number.canonical)
+    return found
 
 
 def _numbers(segments: _Segments) -> list[NumberSeen]:
@@ -302,12 +418,24 @@ _FORUM_SOFTWARE = re.compile(
     re.IGNORECASE,
 )
 _CART_HREF = re.compile(r"cart|checkout|buynow|addtocart|order/confirm|trade/buy")
+_PRICE_MARKS = re.compile("[¥￥元]")  # every price contains one; PRICE itself has no literal to start from
 PRICE = re.compile(r"[¥￥]\s*\d+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?\s*元(?![素旦宵])")
 
 
-def _signals(html: str | bytes, hrefs: list[str], generator: str) -> dict:
-    raw = html if isinstance(html, str) else html.decode("utf-8", "replace")
-    forum = _FORUM_SOFTWARE.search(raw) or _FORUM_SOFTWARE.search(generator or "")
+# Every alternative of _FORUM_SOFTWARE contains one of these: the regex (no literal prefix, IGNORECASE)
+# runs only on pages where one of them occurs, not over every page's whole HTML.
+_FORUM_LITERALS = ("powered by", "discuz", "phpwind", "phpbb", "mybb", "forum.php?mod=", "viewthread.php",
+                   "thread-", "showtopic=", "/viewtopic.php")
+
+
+def _forum_software(text: str, lowered: str) -> re.Match | None:
+    if not any(literal in lowered for literal in _FORUM_LITERALS):
+        return None
+    return _FORUM_SOFTWARE.search(text)
+
+
+def _signals(raw: str, lowered: str, hrefs: list[str], generator: str) -> dict:
+    forum = _forum_software(raw, lowered) or _forum_software(generator or "", (generator or "").lower())
     return {
         "forum_software": forum.group(0)[:60] if forum else "",
         "cart_links": sum(1 for h in hrefs if _CART_HREF.search(h)),
@@ -323,6 +451,6 @@ def _looks_like_app_shell(root: etree._Element, facts: Page, bundles: bool) -> b
     for element in root.iter("div", "main", "section", "app"):
         marker = (element.get("id") or "").lower()
         mount = marker in ("app", "root", "__next", "__nuxt", "application") or element.get("data-reactroot") is not None
-        if mount and len(element.text_content().strip()) < 20:
+        if mount and len(_STRING(element).strip()) < 20:
             return True
     return bundles and len(facts.text) < 50
