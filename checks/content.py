@@ -120,6 +120,7 @@ def _analyse(page: Page) -> dict[str, Category]:
     best: dict[tuple[str, str], tuple[float, float, str]] = {}  # (category, term) -> (weight, factor, snippet)
     footer = page.footer_text.lower()
     machine = automaton()
+    only_in_footer: dict[str, bool] = {}  # per body term: every occurrence is in the footer
     for text, factor in _zones(page):
         for end, entries in machine.iter(text):
             for term, category, weight in entries:
@@ -127,8 +128,12 @@ def _analyse(page: Page) -> dict[str, Category]:
                 if NEGATION.search(text[max(0, start - 12) : start]):
                     continue
                 zone_factor = factor
-                if factor == 1.0 and footer and term.lower() in footer and text.count(term.lower()) == footer.count(term.lower()):
-                    zone_factor = FOOTER_FACTOR  # seen only in the footer
+                if factor == 1.0 and footer:
+                    key = term.lower()
+                    if key not in only_in_footer:
+                        only_in_footer[key] = key in footer and text.count(key) == footer.count(key)
+                    if only_in_footer[key]:
+                        zone_factor = FOOTER_FACTOR
                 current = best.get((category, term))
                 if current is None or zone_factor > current[1]:
                     best[(category, term)] = (weight, zone_factor, _snippet(text, start, end + 1))
