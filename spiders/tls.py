@@ -11,6 +11,8 @@ intermediate is "not directly trusted" — which is why the check judges the lea
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography import x509
@@ -97,15 +99,48 @@ def host_matches(host: str, names: list[str]) -> bool:
 
 
 def describe(cert: x509.Certificate, host: str, trust: TrustStore | None) -> Certificate:
+    return _with_host(_facts(cert, trust), host)
+
+
+def _facts(cert: x509.Certificate, trust: TrustStore | None) -> tuple[Certificate, list[str]]:
+    """What does not depend on the host asked for: the certificate, and the names it covers."""
     sans = sans_of(cert)
     names = sans or [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME) if isinstance(a.value, str)]
     self_signed = cert.issuer == cert.subject and _signed_by(cert, cert)
-    return Certificate(
-        host=host, subject=_name(cert.subject), issuer=_name(cert.issuer), sans=sans[:20],
+    facts = Certificate(
+        host="", subject=_name(cert.subject), issuer=_name(cert.issuer), sans=sans[:20],
         not_before=cert.not_valid_before_utc.isoformat(), not_after=cert.not_valid_after_utc.isoformat(),
         self_signed=self_signed, trusted=trust.trusts(cert) if trust is not None else False,
-        host_matches=host_matches(host, names),
     )
+    return facts, names
+
+
+def _with_host(facts: tuple[Certificate, list[str]], host: str) -> Certificate:
+    certificate, names = facts
+    return replace(certificate, host=host, host_matches=host_matches(host, names), sans=list(certificate.sans))
+
+
+class _Seen:
+    """The facts of recently seen certificates by their DER bytes: one shared (wildcard, hosting) certificate
+    is parsed and its signatures checked once, not on every site that presents it."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[bytes, int], tuple[Certificate, list[str]]] = OrderedDict()
+
+    def facts(self, der: bytes, trust: TrustStore | None) -> tuple[Certificate, list[str]]:
+        key = (der, id(trust))
+        found = self.items.get(key)
+        if found is None:
+            found = self.items[key] = _facts(x509.load_der_x509_certificate(der), trust)
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+        else:
+            self.items.move_to_end(key)
+        return found
+
+
+_SEEN = _Seen()
 
 
 def from_response(response, host: str, trust: TrustStore | None) -> Certificate | None:
@@ -114,8 +149,6 @@ def from_response(response, host: str, trust: TrustStore | None) -> Certificate 
     if peer is None:
         return None
     try:
-        original = getattr(peer, "original", None)
-        cert = original.to_cryptography() if original is not None else x509.load_der_x509_certificate(peer.dump())
-        return describe(cert, host, trust)
+        return _with_host(_SEEN.facts(peer.dump(), trust), host)
     except Exception as exc:  # noqa: BLE001 - an unreadable certificate is recorded with its reason
         return Certificate(host=host, error=f"{type(exc).__name__}: {exc}"[:300])

@@ -30,3 +30,24 @@ def test_scrapy_default_makes_one_per_connection():
 def test_the_crawl_uses_it():
     settings = crawl_settings(parse_config({}), {})
     assert settings["DOWNLOADER_CLIENTCONTEXTFACTORY"] == "spiders.tls_context.SharedContextFactory"
+
+
+def test_a_shared_certificate_is_read_once_and_judged_per_host(monkeypatch):
+    import trustme
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from spiders import tls
+
+    pem = trustme.CA().issue_cert("*.shared.example.cn").cert_chain_pems[0].bytes()
+    der = x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
+    reads = []
+    original = tls._facts
+    monkeypatch.setattr(tls, "_facts", lambda cert, trust: reads.append(1) or original(cert, trust))
+    seen = tls._Seen()
+    first = tls._with_host(seen.facts(der, None), "a.shared.example.cn")
+    second = tls._with_host(seen.facts(der, None), "other.example.cn")
+    assert len(reads) == 1
+    assert first.host_matches and first.host == "a.shared.example.cn"
+    assert not second.host_matches and second.host == "other.example.cn"
+    assert first.subject == second.subject and first.sans == ["*.shared.example.cn"]
