@@ -8,16 +8,17 @@ then (only when the apex gave no page and none of its attempts timed out: it did
 reset the connection, failed TLS or answered an error, i.e. it answered fast) https and http of
 www.<apex>. Each lane follows redirects within the website's filed domains and their subdomains (HTTP
 and meta refresh, at most fetch.max_redirects per lane). The http lane starts as soon as the https one
-has failed, or HTTP_AFTER_S after https started downloading if https has not answered by then (happy
-eyeballs), so a hanging site has both schemes running at once. Results are judged in lane order
+has failed, or a quarter of the budget (at least HTTP_AFTER_S) after https started downloading if https
+has not answered by then (happy eyeballs), so a hanging site has both schemes running at once. Results are judged in lane order
 whatever order they arrive in: the best one wins (a real page, then a redirect away, then a
 placeholder, then an error) and an earlier lane wins a tie, so https is preferred when both give a page.
 A lane ending in a page, a redirect away or a redirect loop settles the website; lanes still running are
 cancelled and listed as abandoned (an attempt with no failure).
 
-Budget: all requests of one website share one fetch.timeout_s, counted from the first download's start
-(spiders.download): whatever is still running at the deadline fails as a timeout attempt, so no site
-costs more than one budget, however many lanes it tried. Retries: Scrapy retries only a connection
+Budget: all requests of one website share one fetch.timeout_s of download time (spiders.download; time
+spent waiting for the address's download slot does not count, requests side by side spend it once):
+whatever is still running when it is spent fails as a timeout attempt, so no site costs more than one
+budget, however many lanes it tried. Retries: Scrapy retries only a connection
 dropped before the answer (a reset), fetch.retries times and within the budget; a refused connection
 or a timeout is never retried (spiders.settings.RETRY_ON).
 """
@@ -56,8 +57,9 @@ from spiders.tls import from_response as certificate_of
 
 PREPARE_CONCURRENCY = 64
 MAX_ATTEMPTS = 16  # per website, a guard: lanes and their redirect chains are bounded already
-# Happy eyeballs: http is started beside an https that has not answered within this many seconds of
-# starting to download (at most half the budget); a failed https starts it at once.
+# Happy eyeballs: http is started beside an https that has not answered within a quarter of the budget
+# (at least HTTP_AFTER_S, at most half) of starting to download; a failed https starts it at once. Not
+# sooner: a busy scanner's own queueing makes healthy https answers late too.
 HTTP_AFTER_S = 1.0
 
 # Result ranks: the best one decides what the website "is".
@@ -265,7 +267,7 @@ class HomepageSpider(scrapy.Spider):
             return
         index = job.lanes.index(lane)
         if index + 1 < len(job.lanes) and job.lanes[index + 1].group == lane.group:
-            delay = min(HTTP_AFTER_S, job.budget.seconds / 2)
+            delay = min(max(HTTP_AFTER_S, job.budget.seconds / 4), job.budget.seconds / 2)
             job.timer = asyncio.get_running_loop().call_later(delay, self._wake, job, job.lanes[index + 1])
 
     def _wake(self, job: Job, lane: Lane) -> None:

@@ -76,17 +76,22 @@ def test_a_reset_is_retried(retry, exc):
     assert retry.max_retry_times == Config().fetch.retries
 
 
-def test_one_budget_from_the_first_download():
+def test_one_budget_of_download_time():
     class Request:
         def __init__(self):
             self.meta: dict = {}
 
     started: list = []
     budget = Budget(10.0, on_start=started.append)
-    assert budget.remaining() == 10.0  # nothing downloads yet: the clock has not started
+    assert budget.remaining() == 10.0
     first, second = Request(), Request()
     left = budget.begin(first)
-    assert 9.0 < left <= 10.0 and budget.deadline is not None
-    deadline = budget.deadline
-    assert budget.begin(second) <= left and budget.deadline == deadline  # the same deadline for every request
-    assert started == [first, second] and "started" in first.meta
+    assert left == 10.0 and "started" in first.meta
+    assert budget.begin(second) <= left  # side by side: the second gets what the first left
+    budget.end()
+    budget.end()
+    idle = budget.remaining()
+    assert 0 < idle <= 10.0 and budget.remaining() == idle  # nothing downloading: the clock stands still
+    assert started == [first, second]
+    budget.spent = 10.0
+    assert budget.remaining() <= 0
