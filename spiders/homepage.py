@@ -84,6 +84,7 @@ class Lane:
     settles: bool = False  # it ended in a page, a redirect away or a redirect loop: later lanes do not count
     current: str = ""  # the URL of its request in flight
     redirects: int = 0
+    armed: bool = False  # its first download has started (and the next lane's happy-eyeballs timer with it)
     held: list = field(default_factory=list)  # results that arrived while an earlier lane was still open
 
 
@@ -261,14 +262,16 @@ class HomepageSpider(scrapy.Spider):
 
     def _started(self, job: Job, request) -> None:
         """A request of this website starts downloading (spiders.download): when it is a lane's first,
-        the next lane of the same host starts after HTTP_AFTER_S unless this one has answered by then."""
+        the next lane of the same host starts after a quarter of the budget unless this one has answered."""
         lane: Lane = request.meta["lane"]
-        if job.done or job.timer is not None or request.url != lane.url:
+        if job.done or lane.armed:
             return
+        lane.armed = True
         index = job.lanes.index(lane)
-        if index + 1 < len(job.lanes) and job.lanes[index + 1].group == lane.group:
+        following = job.lanes[index + 1] if index + 1 < len(job.lanes) else None
+        if following is not None and following.group == lane.group and not following.started:
             delay = min(max(HTTP_AFTER_S, job.budget.seconds / 4), job.budget.seconds / 2)
-            job.timer = asyncio.get_running_loop().call_later(delay, self._wake, job, job.lanes[index + 1])
+            job.timer = asyncio.get_running_loop().call_later(delay, self._wake, job, following)
 
     def _wake(self, job: Job, lane: Lane) -> None:
         """Happy eyeballs: the earlier lane has not answered in time, start this one beside it."""
