@@ -84,7 +84,6 @@ class Lane:
     settles: bool = False  # it ended in a page, a redirect away or a redirect loop: later lanes do not count
     current: str = ""  # the URL of its request in flight
     redirects: int = 0
-    armed: bool = False  # its first download has started (and the next lane's happy-eyeballs timer with it)
     held: list = field(default_factory=list)  # results that arrived while an earlier lane was still open
 
 
@@ -261,12 +260,11 @@ class HomepageSpider(scrapy.Spider):
         lane.done = True
 
     def _started(self, job: Job, request) -> None:
-        """A request of this website starts downloading (spiders.download): when it is a lane's first,
-        the next lane of the same host starts after a quarter of the budget unless this one has answered."""
+        """A request of this website starts downloading (spiders.download): unless it answers within a
+        quarter of the budget (at least HTTP_AFTER_S), the next lane of the same host starts beside it."""
         lane: Lane = request.meta["lane"]
-        if job.done or lane.armed:
+        if job.done or job.timer is not None or job.open_lane() is not lane:
             return
-        lane.armed = True
         index = job.lanes.index(lane)
         following = job.lanes[index + 1] if index + 1 < len(job.lanes) else None
         if following is not None and following.group == lane.group and not following.started:
@@ -294,6 +292,9 @@ class HomepageSpider(scrapy.Spider):
         lane.held.append((kind, payload, round((time.monotonic() - request.meta["started"]) * 1000)))
         if job.open_lane() is not lane:
             return []
+        if job.timer is not None:  # it answered in time: the next lane waits for its turn (or its next request)
+            job.timer.cancel()
+            job.timer = None
         return await self._drain(job)
 
     async def _add_www(self, job: Job) -> bool:
