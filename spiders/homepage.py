@@ -8,8 +8,8 @@ then (only when the apex gave no page and none of its attempts timed out: it did
 reset the connection, failed TLS or answered an error, i.e. it answered fast) https and http of
 www.<apex>. Each lane follows redirects within the website's filed domains and their subdomains (HTTP
 and meta refresh, at most fetch.max_redirects per lane). The http lane starts as soon as the https one
-has failed, or a quarter of the budget (at least HTTP_AFTER_S) after https started downloading if https
-has not answered by then (happy eyeballs), so a hanging site has both schemes running at once. Results are judged in lane order
+has failed, or half the budget (HTTP_AFTER) after an https request started downloading if it has not
+answered by then (happy eyeballs), so a hanging site has both schemes running at once. Results are judged in lane order
 whatever order they arrive in: the best one wins (a real page, then a redirect away, then a
 placeholder, then an error) and an earlier lane wins a tie, so https is preferred when both give a page.
 A lane ending in a page, a redirect away or a redirect loop settles the website; lanes still running are
@@ -57,10 +57,10 @@ from spiders.tls import from_response as certificate_of
 
 PREPARE_CONCURRENCY = 64
 MAX_ATTEMPTS = 16  # per website, a guard: lanes and their redirect chains are bounded already
-# Happy eyeballs: http is started beside an https that has not answered within a quarter of the budget
-# (at least HTTP_AFTER_S, at most half) of starting to download; a failed https starts it at once. Not
-# sooner: a busy scanner's own queueing makes healthy https answers late too.
-HTTP_AFTER_S = 1.0
+# Happy eyeballs: http is started beside an https request that has not answered within this share of the
+# budget; a failed https starts it at once. Not sooner: a busy scanner's own queueing makes healthy https
+# answers late too (measured under load: a 1 s delay started, then abandoned, http for half the sites).
+HTTP_AFTER = 0.5
 
 # Result ranks: the best one decides what the website "is".
 R_ERROR, R_HTTP_ERROR, R_PLACEHOLDER, R_OFFSITE, R_PAGE = range(5)
@@ -260,15 +260,15 @@ class HomepageSpider(scrapy.Spider):
         lane.done = True
 
     def _started(self, job: Job, request) -> None:
-        """A request of this website starts downloading (spiders.download): unless it answers within a
-        quarter of the budget (at least HTTP_AFTER_S), the next lane of the same host starts beside it."""
+        """A request of this website starts downloading (spiders.download): unless it answers within half
+        the budget (HTTP_AFTER), the next lane of the same host starts beside it."""
         lane: Lane = request.meta["lane"]
         if job.done or job.timer is not None or job.open_lane() is not lane:
             return
         index = job.lanes.index(lane)
         following = job.lanes[index + 1] if index + 1 < len(job.lanes) else None
         if following is not None and following.group == lane.group and not following.started:
-            delay = min(max(HTTP_AFTER_S, job.budget.seconds / 4), job.budget.seconds / 2)
+            delay = job.budget.seconds * HTTP_AFTER
             job.timer = asyncio.get_running_loop().call_later(delay, self._wake, job, following)
 
     def _wake(self, job: Job, lane: Lane) -> None:

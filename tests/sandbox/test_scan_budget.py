@@ -24,7 +24,7 @@ def site(n: int, domain: str) -> dict:
 WORLD = {
     "name": "budget",
     "scanner": {"provider": {"ip_ranges": ["127.43.0.0/16"]},
-                "fetch": {"allow_ranges": ["127.43.0.0/16"], "only_ranges": ["127.0.0.0/8"], "timeout_s": 4}},
+                "fetch": {"allow_ranges": ["127.43.0.0/16"], "only_ranges": ["127.0.0.0/8"], "timeout_s": 6}},
     "hosts": {
         "hang.cn": {"a": ["127.43.0.2"], "web": {"behaviour": "hang"}},
         "www.hang.cn": {"a": ["127.43.0.3"], "web": {"page": PAGE.replace("{n}", "1")}},
