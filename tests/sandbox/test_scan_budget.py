@@ -10,7 +10,7 @@ import pytest
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
 from scanner.store.observations import decode
-from tests.sandbox_helpers import import_world_registry, scan, write_config
+from tests.sandbox_helpers import import_world_registry, scan, warm_certificates, write_config
 
 PAGE = ("<html><body><h1>预算测试网站</h1><p>" + "正常的网站内容，介绍公司的产品与服务。" * 20 +
         "</p><footer><a href='https://beian.miit.gov.cn/'>京ICP备20000003号-{n}</a></footer></body></html>")
@@ -50,6 +50,7 @@ def budget(tmp_path_factory):
     with Sandbox(parse_world(WORLD), lifetime_s=300) as box:
         config = write_config(box, tmp_path)
         import_world_registry(box, config, tmp_path)
+        warm_certificates(box)
         _result, findings = scan(config, tmp_path)
         connects = dict(box.web.connects)
     rows = sqlite3.connect(tmp_path / "beian.db").execute(

@@ -6,7 +6,7 @@ import pytest
 
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
-from tests.sandbox_helpers import beian, import_world_registry, scan, triples, write_config
+from tests.sandbox_helpers import beian, import_world_registry, scan, triples, warm_certificates, write_config
 
 GOOD = "<html><body><h1>安全测试网站</h1><p>" + "正常的网站内容，介绍公司的产品与服务。" * 20 + \
        "</p><footer><a href='https://beian.miit.gov.cn/'>京ICP备20000001号-{n}</a></footer></body></html>"
@@ -55,6 +55,7 @@ def safety(tmp_path_factory):
     with Sandbox(parse_world(WORLD), lifetime_s=300) as box:
         config = write_config(box, tmp_path)
         import_world_registry(box, config, tmp_path)
+        warm_certificates(box)
         result, findings = scan(config, tmp_path)
         yield box, result, findings, config
 
