@@ -316,7 +316,9 @@ class FetchConfig:
     only_ranges: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = setting((), _networks)
     max_bytes: int = setting(2 * 1024 * 1024, _positive_int)
     max_redirects: int = setting(5, _count)
-    concurrency: int = setting(256, _positive_int)
+    # requests at once, all websites together; a scan lowers it to what the open-file limit allows (after
+    # raising the soft limit): thousands of sockets, most of them waiting on slow or dead hosts
+    concurrency: int = setting(4096, _positive_int)
     per_ip_concurrency: int = setting(8, _positive_int)
     retries: int = setting(1, _count)
     user_agent: str = setting("beian-scanner/0.1 (+{contact_url})", _string)

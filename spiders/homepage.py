@@ -3,17 +3,30 @@ saw (the typed observation, core.observation) with the website's record. It judg
 item pipeline runs the checks on what it yields.
 
 Per website: every filed domain and the homepage host are resolved (A and AAAA, full CNAME chain) and
-each address classified; the homepage is fetched https first, then http (and www.<apex> when a bare
-apex does not answer). Redirects (HTTP and meta refresh) are followed only within the website's filed
-domains and their subdomains. The best result wins: a real page, then a redirect away, then a
-placeholder, then an error.
+each address classified; then the homepage is fetched in lanes: https://<host>/, then http://<host>/,
+then (only when the apex gave no page and none of its attempts timed out: it did not resolve, refused or
+reset the connection, failed TLS or answered an error, i.e. it answered fast) https and http of
+www.<apex>. Each lane follows redirects within the website's filed domains and their subdomains (HTTP
+and meta refresh, at most fetch.max_redirects per lane). The http lane starts as soon as the https one
+has failed, or half the budget (HTTP_AFTER) after an https request started downloading if it has not
+answered by then (happy eyeballs), so a hanging site has both schemes running at once. Results are judged in lane order
+whatever order they arrive in: the best one wins (a real page, then a redirect away, then a
+placeholder, then an error) and an earlier lane wins a tie, so https is preferred when both give a page.
+A lane ending in a page, a redirect away or a redirect loop settles the website; lanes still running are
+cancelled and listed as abandoned (an attempt with no failure).
+
+Budget: all requests of one website share one fetch.timeout_s of download time (spiders.download; time
+spent waiting for the address's download slot does not count, requests side by side spend it once):
+whatever is still running when it is spent fails as a timeout attempt, so no site costs more than one
+budget, however many lanes it tried. Retries: Scrapy retries only a connection
+dropped before the answer (a reset), fetch.retries times and within the budget; a refused connection
+or a timeout is never retried (spiders.settings.RETRY_ON).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from urllib.parse import urljoin, urlsplit
@@ -21,7 +34,12 @@ from urllib.parse import urljoin, urlsplit
 import idna
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+)
 from scrapy.http import TextResponse
 from twisted.internet import error as tx_error
 from w3lib.encoding import html_to_unicode
@@ -31,13 +49,18 @@ from core.netguard import parse as parse_address
 from core.observation import NOT_CONNECTED, Attempt, Fetch, FetchState, Observation, Page, Render
 from core.records import SiteRecord
 from core.statuses import CANCELLED, PENDING
+from spiders.download import Abandoned, Budget
 from spiders.page import extract
 from spiders.render import Blocked, Fetched
 from spiders.resolve import OUR_FAILURES
 from spiders.tls import from_response as certificate_of
 
 PREPARE_CONCURRENCY = 64
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 16  # per website, a guard: lanes and their redirect chains are bounded already
+# Happy eyeballs: http is started beside an https request that has not answered within this share of the
+# budget; a failed https starts it at once. Not sooner: a busy scanner's own queueing makes healthy https
+# answers late too (measured under load: a 1 s delay started, then abandoned, http for half the sites).
+HTTP_AFTER = 0.5
 
 # Result ranks: the best one decides what the website "is".
 R_ERROR, R_HTTP_ERROR, R_PLACEHOLDER, R_OFFSITE, R_PAGE = range(5)
@@ -51,22 +74,43 @@ def ascii_host(name: str) -> str:
 
 
 @dataclass
+class Lane:
+    """One way to the homepage (a scheme and host) and the redirects it follows, one request at a time."""
+
+    url: str
+    group: int = 0  # 0: the homepage host; 1: www.<apex>
+    started: bool = False
+    done: bool = False
+    settles: bool = False  # it ended in a page, a redirect away or a redirect loop: later lanes do not count
+    current: str = ""  # the URL of its request in flight
+    redirects: int = 0
+    held: list = field(default_factory=list)  # results that arrived while an earlier lane was still open
+
+
+@dataclass
 class Job:
     record: SiteRecord
     obs: Observation
     home: str  # ascii homepage host
     scope: tuple[str, ...]  # ascii filed domains
-    queue: deque = field(default_factory=deque)
+    lanes: list[Lane] = field(default_factory=list)
+    budget: Budget | None = None
     attempts: list[dict] = field(default_factory=list)
     redirects: list[str] = field(default_factory=list)
     best: tuple[int, dict] | None = None
     fallback: str | None = None  # www.<apex> to try when the apex does not answer
     started: float = field(default_factory=time.monotonic)
     extra_hosts: set[str] = field(default_factory=set)  # resolved for the page's scripts while rendering
+    done: bool = False
+    timer: asyncio.TimerHandle | None = None
 
     def consider(self, rank: int, result: dict) -> None:
         if self.best is None or rank > self.best[0]:
             self.best = (rank, result)
+
+    def open_lane(self) -> Lane | None:
+        """The first lane not done: the one whose results count next."""
+        return next((lane for lane in self.lanes if not lane.done), None)
 
 
 class HomepageSpider(scrapy.Spider):
@@ -99,7 +143,7 @@ class HomepageSpider(scrapy.Spider):
             upcoming = asyncio.ensure_future(self._prepare_batch(next(batches, None)))
             for job in jobs:
                 await self._wait_for_room()
-                for output in self._advance(job):
+                for output in await self._drain(job):
                     yield output
 
     async def _wait_for_room(self) -> None:
@@ -142,48 +186,130 @@ class HomepageSpider(scrapy.Spider):
                     entry.owners = [await ctx.ownership.classify(address, answer.chain) for address in answer.addresses]
                 obs.dns[names[answer.name]] = entry
         job = Job(record, obs, home, tuple(ascii_host(d) for d in record.domains), fallback=fallback)
-        job.queue.extend([f"https://{home}/", f"http://{home}/"])
+        job.lanes = [Lane(f"https://{home}/"), Lane(f"http://{home}/")]
+        job.budget = Budget(ctx.config.fetch.timeout_s, on_start=lambda request: self._started(job, request))
         return job
 
-    # -- one step at a time per website ----------------------------------------------------------------
-    def _advance(self, job: Job):
-        """Yield the next request for this website, or its finished item."""
-        ctx = self.ctx
-        while True:
-            while job.queue and len(job.attempts) < MAX_ATTEMPTS:
-                url = job.queue.popleft()
-                host = urlsplit(url).hostname or ""
-                answer = ctx.dns.cached(host)
-                if answer is None or not answer.addresses:
-                    outcome = answer.outcome if answer else "unresolved"
-                    job.attempts.append({"url": url, "error": f"dns: {outcome}", "failure": "dns",
-                                         "ours": outcome in OUR_FAILURES})
-                    job.consider(R_ERROR, job.attempts[-1])
+    # -- the lanes of one website -------------------------------------------------------------------
+    async def _drain(self, job: Job) -> list:
+        """Judge what has arrived, in lane order; start the next lane when the open one is done; the item
+        when the website is settled. Returns the requests and the item to hand to Scrapy."""
+        out: list = []
+        while not job.done:
+            lane = job.open_lane()
+            if lane is None:
+                if await self._add_www(job):
                     continue
-                allowed, reason, private = self._screen(answer.addresses)
-                if not allowed:
-                    job.attempts.append({"url": url, "error": f"not fetched: {reason}",
-                                         "failure": "private" if private else "blocked", "ours": not private})
-                    job.consider(R_ERROR, job.attempts[-1])
-                    continue
-                yield scrapy.Request(
-                    url,
-                    callback=self.parse_page,
-                    errback=self.failed,
-                    dont_filter=True,
-                    meta={"job": job, "download_slot": allowed[0], "started": time.monotonic(),
-                          "handle_httpstatus_all": True, "dont_redirect": True},
-                )
-                return
-            if job.fallback and (job.best is None or job.best[0] <= R_HTTP_ERROR):
-                www = job.fallback
-                job.fallback = None
-                answer = ctx.dns.cached(www)
-                if answer is not None and answer.addresses:
-                    job.queue.extend([f"https://{www}/", f"http://{www}/"])
-                    continue
-            yield self._finish(job)
+                out.append(self._finish(job))
+                break
+            if not lane.started:
+                out.extend(self._start(job, lane))
+                continue
+            if not lane.held:
+                break  # its request is in flight
+            kind, payload, elapsed_ms = lane.held.pop(0)
+            if kind == "response":
+                out.extend(await self._on_response(job, lane, payload, elapsed_ms))
+            elif kind == "failure":
+                self._on_failure(job, lane, payload, elapsed_ms)
+            else:  # an attempt that was decided without a request (DNS, the address policy)
+                self._record(job, lane, payload)
+            if lane.done and lane.settles:
+                out.append(self._finish(job))
+        return out
+
+    def _start(self, job: Job, lane: Lane) -> list:
+        """The open lane's first request, or its attempt when none can be made."""
+        lane.started = True
+        if job.timer is not None:  # it was set to start this lane beside the one before; no need now
+            job.timer.cancel()
+            job.timer = None
+        outcome = self._request(job, lane, lane.url)
+        if isinstance(outcome, dict):
+            self._record(job, lane, outcome)
+            return []
+        return [outcome]
+
+    def _request(self, job: Job, lane: Lane, url: str):
+        """A request of `url` for `lane`, or the attempt that says why none is made."""
+        if len(job.attempts) >= MAX_ATTEMPTS:
+            return {"url": url, "error": f"not fetched: more than {MAX_ATTEMPTS} attempts", "failure": "error",
+                    "ours": True}
+        host = urlsplit(url).hostname or ""
+        answer = self.ctx.dns.cached(host)
+        if answer is None or not answer.addresses:
+            outcome = answer.outcome if answer else "unresolved"
+            return {"url": url, "error": f"dns: {outcome}", "failure": "dns", "ours": outcome in OUR_FAILURES}
+        allowed, reason, private = self._screen(answer.addresses)
+        if not allowed:
+            return {"url": url, "error": f"not fetched: {reason}", "failure": "private" if private else "blocked",
+                    "ours": not private}
+        lane.current = url
+        return scrapy.Request(
+            url,
+            callback=self.parse_page,
+            errback=self.failed,
+            dont_filter=True,
+            meta={"job": job, "lane": lane, "budget": job.budget, "download_slot": allowed[0],
+                  "started": time.monotonic(), "handle_httpstatus_all": True, "dont_redirect": True},
+        )
+
+    def _record(self, job: Job, lane: Lane, attempt: dict) -> None:
+        job.attempts.append(attempt)
+        job.consider(R_ERROR, attempt)
+        lane.done = True
+
+    def _started(self, job: Job, request) -> None:
+        """A request of this website starts downloading (spiders.download): unless it answers within half
+        the budget (HTTP_AFTER), the next lane of the same host starts beside it."""
+        lane: Lane = request.meta["lane"]
+        if job.done or job.timer is not None or job.open_lane() is not lane:
             return
+        index = job.lanes.index(lane)
+        following = job.lanes[index + 1] if index + 1 < len(job.lanes) else None
+        if following is not None and following.group == lane.group and not following.started:
+            delay = job.budget.seconds * HTTP_AFTER
+            job.timer = asyncio.get_running_loop().call_later(delay, self._wake, job, following)
+
+    def _wake(self, job: Job, lane: Lane) -> None:
+        """Happy eyeballs: the earlier lane has not answered in time, start this one beside it."""
+        job.timer = None
+        if job.done or lane.started or self.crawler.engine is None:
+            return
+        lane.started = True
+        outcome = self._request(job, lane, lane.url)
+        if isinstance(outcome, dict):
+            lane.held.append(("attempt", outcome, None))  # judged in its turn
+        else:
+            self.crawler.engine.crawl(outcome)
+
+    async def _deliver(self, job: Job, request, kind: str, payload) -> list:
+        """A lane's result has arrived: judge it now if its lane is the open one, else keep it for later."""
+        lane: Lane = request.meta["lane"]
+        if job.done:
+            return []
+        lane.current = ""
+        lane.held.append((kind, payload, round((time.monotonic() - request.meta["started"]) * 1000)))
+        if job.open_lane() is not lane:
+            return []
+        if job.timer is not None:  # it answered in time: the next lane waits for its turn (or its next request)
+            job.timer.cancel()
+            job.timer = None
+        return await self._drain(job)
+
+    async def _add_www(self, job: Job) -> bool:
+        """Add the www.<apex> lanes when the apex gave no page and answered fast (no attempt timed out),
+        within what is left of the budget."""
+        if not job.fallback or (job.best is not None and job.best[0] > R_HTTP_ERROR):
+            return False
+        www, job.fallback = job.fallback, None
+        if any(a.get("failure") == "timeout" for a in job.attempts) or job.budget.remaining() <= 0:
+            return False
+        answer = self.ctx.dns.cached(www) or await self.ctx.dns.resolve(www)
+        if not answer.addresses:
+            return False
+        job.lanes.extend([Lane(f"https://{www}/", group=1), Lane(f"http://{www}/", group=1)])
+        return True
 
     def _refusal(self, host: str) -> str:
         """Why the guarded resolver gave Scrapy no address for `host`: the policy's verdicts on the same DNS
@@ -205,13 +331,15 @@ class HomepageSpider(scrapy.Spider):
                 any(why == "private" for _, why in refused))
 
     async def parse_page(self, response):
-        job: Job = response.meta["job"]
+        return await self._deliver(response.meta["job"], response.request, "response", response)
+
+    async def _on_response(self, job: Job, lane: Lane, response, elapsed_ms: int) -> list:
         ctx = self.ctx
         attempt = {
             "url": response.url,
             "status": response.status,
             "address": str(response.ip_address) if response.ip_address else None,
-            "elapsed_ms": round((time.monotonic() - response.meta["started"]) * 1000),
+            "elapsed_ms": elapsed_ms,
             "bytes": len(response.body),
         }
         job.attempts.append(attempt)
@@ -224,11 +352,12 @@ class HomepageSpider(scrapy.Spider):
         if 300 <= response.status < 400 and location:
             target = urljoin(response.url, location.decode("latin-1").strip())
             attempt["location"] = target
-            return await self._redirect(job, response.url, target, "http")
+            return await self._redirect(job, lane, response.url, target, "http")
         if response.status >= 400 or response.status < 200:
             attempt["failure"] = "http_status"
             job.consider(R_HTTP_ERROR, {**attempt})
-            return await self._continue(job)
+            lane.done = True
+            return []
         started = time.process_time()
         text = _decode(response)
         page = facts = extract(text, response.url)
@@ -236,7 +365,7 @@ class HomepageSpider(scrapy.Spider):
         target = facts.meta_refresh or facts.script_redirect
         if target and _differs(target, response.url) and len(facts.text) < 300:
             attempt["location"] = target
-            return await self._redirect(job, response.url, target, "meta" if facts.meta_refresh else "script")
+            return await self._redirect(job, lane, response.url, target, "meta" if facts.meta_refresh else "script")
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
         wanted = job.record.status not in (PENDING, CANCELLED)
         lacked = render_wanted(page, content_type, ctx.is_placeholder) if wanted else []
@@ -245,11 +374,13 @@ class HomepageSpider(scrapy.Spider):
         elif lacked:
             page.render = Render("off", reason=ctx.render_off or "本次扫描的渲染页数已达上限", static_lacked=lacked)
         result = {**attempt, "page": page, "content_type": content_type}
+        lane.done = True
         if ctx.is_placeholder(page):
             job.consider(R_PLACEHOLDER, result)
-            return await self._continue(job)
+            return []
         job.consider(R_PAGE, result)
-        return [self._finish(job)]
+        lane.settles = True
+        return []
 
     # -- rendering -------------------------------------------------------------------------------------
     async def _render(self, job: Job, response, static: Page, lacked: list[str]) -> Page:
@@ -311,44 +442,47 @@ class HomepageSpider(scrapy.Spider):
         response = await self.crawler.engine.download_async(request)
         return Fetched(response.status, browser_headers(response.headers), response.body)
 
-    async def _redirect(self, job: Job, source: str, target: str, kind: str):
+    async def _redirect(self, job: Job, lane: Lane, source: str, target: str, kind: str) -> list:
         ctx = self.ctx
         job.redirects.append(target)
+        lane.redirects += 1
         parts = urlsplit(target)
         host = (parts.hostname or "").lower().rstrip(".")
         if parts.scheme not in ("http", "https") or not host:
             job.consider(R_HTTP_ERROR, {"url": source, "failure": "error", "error": f"bad redirect to {target}"})
-            return await self._continue(job)
+            lane.done = True
+            return []
         if not any(host == d or host.endswith("." + d) for d in job.scope):
             job.consider(R_OFFSITE, {"url": source, "offsite_url": target, "redirect_kind": kind})
-            return [self._finish(job)]
-        if len(job.redirects) > ctx.config.fetch.max_redirects:
+            lane.done = lane.settles = True
+            return []
+        if lane.redirects > ctx.config.fetch.max_redirects:
             # a loop (or a long chain): what a browser shows as ERR_TOO_MANY_REDIRECTS, not the other scheme's error
             job.attempts.append({"url": source, "failure": "redirects", "location": target,
                                  "error": f"too many redirects (more than {ctx.config.fetch.max_redirects})"})
             job.consider(R_HTTP_ERROR, job.attempts[-1])
-            return [self._finish(job)]
+            lane.done = lane.settles = True
+            return []
         await ctx.dns.resolve(host)
-        job.queue.appendleft(target)
-        return list(self._advance(job))
-
-    async def _continue(self, job: Job) -> list:
-        """The next step for a website, resolving www.<apex> first when the apex has failed."""
-        if not job.queue and job.fallback and (job.best is None or job.best[0] <= R_HTTP_ERROR):
-            if self.ctx.dns.cached(job.fallback) is None:
-                await self.ctx.dns.resolve(job.fallback)
-        return list(self._advance(job))
+        outcome = self._request(job, lane, target)
+        if isinstance(outcome, dict):
+            self._record(job, lane, outcome)
+            return []
+        return [outcome]
 
     async def failed(self, failure):
         request = failure.request
-        job: Job = request.meta["job"]
+        if failure.check(Abandoned):
+            return []
+        return await self._deliver(request.meta["job"], request, "failure", failure)
+
+    def _on_failure(self, job: Job, lane: Lane, failure, elapsed_ms: int) -> None:
+        request = failure.request
         host = urlsplit(request.url).hostname or ""
-        kind, ours, detail = _classify_failure(failure, self._refusal(host) if failure.check(tx_error.DNSLookupError) else "")
-        attempt = {"url": request.url, "failure": kind, "error": detail, "ours": ours,
-                   "elapsed_ms": round((time.monotonic() - request.meta["started"]) * 1000)}
-        job.attempts.append(attempt)
-        job.consider(R_ERROR, attempt)
-        return await self._continue(job)
+        dns_failure = failure.check(tx_error.DNSLookupError, CannotResolveHostError)
+        kind, ours, detail = _classify_failure(failure, self._refusal(host) if dns_failure else "")
+        attempt = {"url": request.url, "failure": kind, "error": detail, "ours": ours, "elapsed_ms": elapsed_ms}
+        self._record(job, lane, attempt)
 
     # -- the observation ---------------------------------------------------------------------------
     def _forget(self, job: Job) -> None:
@@ -361,6 +495,16 @@ class HomepageSpider(scrapy.Spider):
             ctx.dns.forget(host)
 
     def _finish(self, job: Job) -> dict:
+        job.done = True
+        if job.timer is not None:
+            job.timer.cancel()
+            job.timer = None
+        for lane in job.lanes:  # settled by an earlier lane: what was still running is cancelled
+            if lane.started and not lane.done:
+                job.attempts.append({"url": lane.current or lane.url,
+                                     "error": "abandoned: an earlier lane settled the website"})
+        if job.budget is not None:
+            job.budget.close()
         self._forget(job)
         job.obs.fetch, job.obs.page = _fetch_summary(job)
         return {"record": job.record, "obs": job.obs}
@@ -471,7 +615,7 @@ def _classify_failure(failure, refused: str = "") -> tuple[str, bool, str]:
     """(kind, is it our failure, detail) for a download error; `refused` says why the address policy left a
     host no address to connect to (for a DNS lookup failure)."""
     text = _describe(failure.value)
-    if failure.check(tx_error.DNSLookupError):
+    if failure.check(tx_error.DNSLookupError, CannotResolveHostError):
         if "private" in refused:
             return "private", False, f"not fetched: {refused}"
         if refused and "only_ranges" in refused:

@@ -7,15 +7,16 @@ from core.config import Config, user_agent
 BOT_NAME = "beian-scanner"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
-# Timeouts are not retried: a hanging site would cost its timeout twice.
+# Only a connection dropped before the answer (a reset) is retried, `fetch.retries` times, and only within
+# the website's budget (spiders.download): a refused connection is refused again and a timeout would cost
+# time the budget no longer has. (A TLS handshake the server cuts short looks like a reset and is retried.)
 RETRY_ON = [
-    "twisted.internet.error.ConnectionRefusedError",
     "twisted.internet.error.ConnectionDone",
-    "twisted.internet.error.ConnectError",
     "twisted.internet.error.ConnectionLost",
-    "twisted.web.client.ResponseFailed",
-    "scrapy.core.downloader.handlers.http11.TunnelError",
+    "scrapy.exceptions.DownloadFailedError",  # Scrapy 2.13+: a twisted ResponseFailed (reset mid-request)
+    "scrapy.exceptions.ResponseDataLossError",
 ]
+HANDLER = "spiders.download.BudgetDownloadHandler"
 
 
 def crawl_settings(config: Config, pipelines: dict[str, int]) -> dict:
@@ -39,6 +40,7 @@ def crawl_settings(config: Config, pipelines: dict[str, int]) -> dict:
         "DOWNLOAD_DELAY": 0,
         "DOWNLOAD_DELAY_JITTER": 0,
         "DOWNLOAD_TIMEOUT": fetch.timeout_s,
+        "DOWNLOAD_HANDLERS": {"http": HANDLER, "https": HANDLER},
         "DOWNLOAD_MAXSIZE": fetch.max_bytes,
         "DOWNLOAD_WARNSIZE": 0,
         "DOWNLOAD_FAIL_ON_DATALOSS": False,

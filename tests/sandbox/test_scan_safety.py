@@ -6,7 +6,7 @@ import pytest
 
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
-from tests.sandbox_helpers import beian, import_world_registry, scan, triples, write_config
+from tests.sandbox_helpers import beian, import_world_registry, scan, triples, warm_certificates, write_config
 
 GOOD = "<html><body><h1>安全测试网站</h1><p>" + "正常的网站内容，介绍公司的产品与服务。" * 20 + \
        "</p><footer><a href='https://beian.miit.gov.cn/'>京ICP备20000001号-{n}</a></footer></body></html>"
@@ -19,6 +19,8 @@ def site(n: int, domains: list[str], status: str = "已备案") -> dict:
 WORLD = {
     "name": "safety",
     "scanner": {"provider": {"ip_ranges": ["127.30.0.0/16"]},
+                # timeout_s is one website's whole budget (https, http, redirects): 10 s, so that on a loaded
+                # machine the hostile streams reach their size cap, and the loop its redirect cap, within it
                 "fetch": {"allow_ranges": ["127.30.0.0/16"], "only_ranges": ["127.0.0.0/8"], "timeout_s": 10,
                           "max_bytes": 1000000, "max_redirects": 3}},
     "hosts": {
@@ -52,6 +54,7 @@ def safety(tmp_path_factory):
     with Sandbox(parse_world(WORLD), lifetime_s=300) as box:
         config = write_config(box, tmp_path)
         import_world_registry(box, config, tmp_path)
+        warm_certificates(box)
         result, findings = scan(config, tmp_path)
         yield box, result, findings, config
 
