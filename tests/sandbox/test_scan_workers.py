@@ -1,0 +1,132 @@
+"""`beian scan --workers N`: N crawl processes over disjoint shards, one scan. The sample world scanned by two
+workers finds exactly what one process finds; a worker SIGKILLed at a named point (right after it stored its
+k-th observation) leaves an interrupted scan that the same command resumes, with every website observed
+exactly once and the same findings as a clean scan."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scanner.sandbox import Sandbox, load_world
+from tests.sandbox_helpers import import_world_registry, triples, write_config
+
+SAMPLE = Path(__file__).resolve().parents[2] / "scanner" / "sandbox" / "worlds" / "sample.yaml"
+KILL_AFTER = 3  # observations the killed worker stores before it dies
+
+
+def beian(config: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scanner.cli", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
+
+
+def scan(config: Path, workers: int, env: dict | None = None) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    output = config.parent / "findings.jsonl"
+    output.unlink(missing_ok=True)
+    result = beian(config, "scan", "--workers", str(workers), "--output", str(output), env=env)
+    findings = []
+    if output.exists():
+        findings = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return result, findings
+
+
+def detailed(findings: list[dict]) -> set[tuple]:
+    return {(f["check"], f["subject_number"], f["website_number"], f["domain"], f["severity"], f["summary"])
+            for f in findings}
+
+
+def summary(stdout: str) -> list[str]:
+    """The summary's lines without the figures that vary from run to run (time, rate, browser CPU)."""
+    return [re.sub(r" \(browser CPU.*", "", line) for line in stdout.splitlines()
+            if not line.startswith(("scan ", "wrote "))]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    with Sandbox(load_world(SAMPLE), lifetime_s=900) as box:
+        def fresh(name: str) -> Path:
+            folder = tmp_path_factory.mktemp(name)
+            config = write_config(box, folder)
+            import_world_registry(box, config, folder)
+            return config
+
+        yield fresh
+
+
+@pytest.fixture(scope="module")
+def one_process(world):
+    config = world("one")
+    result, findings = scan(config, 1)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return config, result, findings
+
+
+def observations(config: Path) -> list[tuple[int, int, int]]:
+    """(scan id, website id, count) per observed website."""
+    with sqlite3.connect(config.parent / "beian.db") as db:
+        return db.execute("select scan_id, website_id, count(*) from observations group by scan_id, website_id").fetchall()
+
+
+def live_website_ids(config: Path) -> list[int]:
+    with sqlite3.connect(config.parent / "beian.db") as db:
+        return [row[0] for row in db.execute(
+            "select id from websites where removed_at is null and status != '已注销' order by id")]
+
+
+def test_two_workers_find_what_one_process_finds(world, one_process):
+    _config, single, want = one_process
+    config = world("two")
+    result, got = scan(config, 2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 workers" in result.stdout and "2 workers" not in single.stdout
+    assert want, "the sample world has findings"
+    assert triples(got) == triples(want)
+    assert detailed(got) == detailed(want)
+    assert summary(result.stdout) == summary(single.stdout), "the same summary"
+    seen = observations(config)
+    assert sorted(w for _s, w, _n in seen) == live_website_ids(config)
+    assert {s for s, _w, _n in seen} == {1} and all(n == 1 for *_k, n in seen)
+    with sqlite3.connect(config.parent / "beian.db") as db:
+        stats = json.loads(db.execute("select stats from scans where id = 1").fetchone()[0])
+    assert stats["workers"] == 2 and len(stats["processes"]["workers"]) == 2
+    assert sum(w["observed"] for w in stats["processes"]["workers"]) == len(seen)
+    assert all(w["observed"] > 0 for w in stats["processes"]["workers"]), "both shards crawled"
+
+
+def test_a_killed_worker_loses_nothing_and_the_rerun_resumes(world, one_process):
+    _config, _single, want = one_process
+    config = world("killed")
+    ids = live_website_ids(config)
+    shard_1 = [i for i in ids if i % 2 == 1]
+    assert len(shard_1) > KILL_AFTER + 1, "the killed worker's shard outlasts the kill point"
+    result, _ = scan(config, 2, env={"BEIAN_TEST_KILL_WORKER": f"1:{KILL_AFTER}"})
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "worker 2 of 2 ended by SIGKILL" in result.stderr
+    assert "run the same command to resume" in result.stderr
+    seen = observations(config)
+    # The other worker finished its shard; the killed one stored exactly KILL_AFTER websites of its own.
+    observed = sorted(w for _s, w, _n in seen)
+    assert [i for i in observed if i % 2 == 0] == [i for i in ids if i % 2 == 0]
+    assert len([i for i in observed if i % 2 == 1]) == KILL_AFTER
+    with sqlite3.connect(config.parent / "beian.db") as db:
+        assert db.execute("select state from scans where id = 1").fetchone()[0] == "interrupted"
+
+    result, got = scan(config, 2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resumed" in result.stdout
+    seen = observations(config)
+    assert sorted(w for _s, w, _n in seen) == ids, "every website observed"
+    assert all(n == 1 for *_k, n in seen), "none observed twice"
+    assert {s for s, _w, _n in seen} == {1}, "one scan"
+    assert triples(got) == triples(want)
+    assert detailed(got) == detailed(want)
+    with sqlite3.connect(config.parent / "beian.db") as db:
+        assert db.execute("select state from scans where id = 1").fetchone()[0] == "finished"
+        assert db.execute("select count(*) from scans").fetchone()[0] == 1
