@@ -100,7 +100,19 @@ def run_scan(config: Config, store: Store, selector: Selector, *, workers: int =
                         stats["dns_queries"], render=stats["render"], workers=workers, lost=lost)
     if state == "finished":
         _update_cases(config, store, result)
+        _record_parent_usage(store, scan_id)
     return result
+
+
+def _record_parent_usage(store: Store, scan_id: int) -> None:
+    """This process's CPU and peak memory once the cases are done too (the post-scan work runs here)."""
+    cpu_s, rss_mb = self_usage()
+    with store.transaction() as session:
+        scan = session.get(Scan, scan_id)
+        stats = dict(scan.stats or {})
+        processes = dict(stats.get("processes") or {})
+        processes["parent"] = {"pid": os.getpid(), "cpu_s": round(cpu_s, 3), "rss_mb": round(rss_mb, 1)}
+        scan.stats = {**stats, "processes": processes}
 
 
 def _stats(reports: list[CrawlReport], total: int, observed: int, not_checked: int, by_code: Counter,
