@@ -18,7 +18,7 @@ from core.config import Config, user_agent
 from core.netguard import AddressPolicy
 from core.observation import Page
 from core.records import SiteRecord
-from scanner.scans import ScanError
+from scanner.scans import ScanError, opened_at
 from scanner.store.db import Store
 from scanner.store.owner_cache import StoreOwnerCache
 from scanner.targets import WHOLE, Selector, Shard, iter_batches
@@ -91,7 +91,7 @@ def _renderer(config: Config):
     return RenderThread(Renderer(config.render, path, user_agent(config))), ""
 
 
-def domain_facts(config: Config, store: Store) -> tuple[object, object]:
+def domain_facts(config: Config, store: Store, since=None) -> tuple[object, object]:
     """(the RDAP lookups of domain registrations, or None when [domains] is off; the TLS trust store)."""
     from scanner.store.registration_cache import StoreRegistrationCache
     from spiders.registration import Registrations
@@ -101,7 +101,8 @@ def domain_facts(config: Config, store: Store) -> tuple[object, object]:
         trust = TrustStore.from_config(config)
     except ValueError as exc:
         raise ScanError(str(exc)) from None
-    registrations = Registrations(config, StoreRegistrationCache(store)) if config.domains.enabled else None
+    registrations = (Registrations(config, StoreRegistrationCache(store), since=since)
+                     if config.domains.enabled else None)
     return registrations, trust
 
 
@@ -174,7 +175,7 @@ def crawl_shard(config: Config, store: Store, scan_id: int, selector: Selector, 
     from spiders.settings import crawl_settings
 
     renderer, render_off = _renderer(config)
-    registrations, trust = domain_facts(config, store)
+    registrations, trust = domain_facts(config, store, since=opened_at(store, scan_id))
     files = raise_file_limit(65536)
     concurrency = max(8, min(config.fetch.concurrency, (files - 200) // 3))
     if concurrency != config.fetch.concurrency:

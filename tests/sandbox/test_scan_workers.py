@@ -38,8 +38,10 @@ def scan(config: Path, workers: int, env: dict | None = None) -> tuple[subproces
 
 
 def detailed(findings: list[dict]) -> set[tuple]:
-    return {(f["check"], f["subject_number"], f["website_number"], f["domain"], f["severity"], f["summary"])
-            for f in findings}
+    """Everything a finding says but its dates: the evidence too (also whether an RDAP answer came from the
+    store's cache: an answer another worker of the same scan stored is not "cached")."""
+    return {(f["check"], f["subject_number"], f["website_number"], f["domain"], f["severity"], f["summary"],
+             json.dumps(f["evidence"], ensure_ascii=False, sort_keys=True)) for f in findings}
 
 
 def summary(stdout: str) -> list[str]:
