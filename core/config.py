@@ -401,7 +401,7 @@ class RenderConfig:
 
     enabled: str = setting("auto", lambda v, k: _render_enabled(v, k))  # "auto": on when Chromium and playwright are found; "on": required; "off"
     chromium_path: str = setting("", _string)  # empty: $BEIAN_CHROMIUM, then chromium / chromium-browser / google-chrome on PATH
-    pages: int = setting(4, _positive_int)  # pages rendered at once (one browser per scan)
+    pages: int = setting(4, _positive_int)  # pages rendered at once (one browser per scan; split between its workers)
     timeout_s: float = setting(15.0, _positive_float)  # per page: load, scripts, the requests they make
     max_bytes: int = setting(8 * 1024 * 1024, _positive_int)  # per page, everything its scripts fetch
     max_requests: int = setting(60, _positive_int)  # per page

@@ -52,10 +52,18 @@ def open_scan(store: Store, selector: Selector) -> tuple[int, bool]:
                           "resumed": stats.get("resumed", 0) + 1}
             return scan.id, True
         scan = Scan(started_at=clock.now(), state="running", selector=wanted,
-                    stats={"pid": os.getpid(), "heartbeat": utcnow().isoformat()})
+                    stats={"pid": os.getpid(), "heartbeat": utcnow().isoformat(), "opened_at": utcnow().isoformat()})
         session.add(scan)
         session.flush()
         return scan.id, False
+
+
+def opened_at(store: Store, scan_id: int) -> datetime | None:
+    """When the scan was first opened (the clock of the store's own timestamps, not core.clock)."""
+    with store.session() as session:
+        scan = session.get(Scan, scan_id)
+        moment = (scan.stats or {}).get("opened_at") if scan else None
+    return as_utc(datetime.fromisoformat(moment)) if moment else None
 
 
 def mark_interrupted(store: Store, pid: int) -> int:

@@ -35,6 +35,34 @@ class Selector:
         return cls(list(data.get("domains", [])), list(data.get("websites", [])), list(data.get("subjects", [])))
 
 
+@dataclass(frozen=True)
+class Shard:
+    """A disjoint part of one scan's websites: those whose id is `index` modulo `count`. The shards 0..count-1
+    of a selection cover it exactly once, whatever has already been observed, so a resumed scan may split the
+    remaining websites differently from the interrupted run (each website is crawled by whoever takes it first
+    and never again: the observed ones are skipped)."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index} of {self.count}")
+
+    @property
+    def whole(self) -> bool:
+        return self.count == 1
+
+    def conditions(self) -> list:
+        return [] if self.whole else [Website.id % self.count == self.index]
+
+    def holds(self, website_id: int) -> bool:
+        return website_id % self.count == self.index
+
+
+WHOLE = Shard()
+
+
 def _conditions(selector: Selector) -> list:
     live = [Website.removed_at.is_(None), Website.status != CANCELLED]
     if selector.everything:
@@ -75,11 +103,12 @@ def selected_subject_numbers(store: Store, selector: Selector) -> list[str] | No
     return sorted(numbers)
 
 
-def iter_batches(store: Store, config: Config, selector: Selector, scan_id: int, size: int = 500) -> Iterator[list[SiteRecord]]:
-    """Websites of the selection not yet observed in this scan, in id order, `size` at a time."""
+def iter_batches(store: Store, config: Config, selector: Selector, scan_id: int, size: int = 500,
+                 shard: Shard = WHOLE) -> Iterator[list[SiteRecord]]:
+    """Websites of the selection (and of the shard) not yet observed in this scan, in id order, `size` at a time."""
     strict = set(config.filing.require_website_number)
     last_id = 0
-    conditions = _conditions(selector)
+    conditions = [*_conditions(selector), *shard.conditions()]
     while True:
         with store.session() as session:
             not_done = ~exists().where(and_(Observation.scan_id == scan_id, Observation.website_id == Website.id))

@@ -1,32 +1,57 @@
 """The scan's store writer: observations and findings written from a thread, in batches, one transaction
-per batch, with a heartbeat that tells a later run whether the scan's process is still alive."""
+per batch, with a heartbeat that tells a later run whether the scan's process is still alive.
+
+Several crawl workers of one scan may each run a writer on the same database: a batch takes the write lock
+up front (Store.transaction) and is tried again when the lock stays contended past SQLite's busy timeout.
+The workers' writers leave the scan's row alone (heartbeat=False): the parent process that opened the scan
+keeps its heartbeat.
+
+`BEIAN_TEST_KILL_WORKER=SHARD:K` (tests only, read only when set) makes the crawl of shard SHARD SIGKILL its
+own process right after the transaction that stored its K-th observation: a kill at a named point, not at
+a moment that depends on timing.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
+import signal
 import threading
 import time
 from collections import Counter
 
 from sqlalchemy import insert
-from sqlalchemy.orm import Session
 
 from core import clock
 from scanner import findings as findings_store
 from scanner.scans import ScanError
-from scanner.store.db import Store, utcnow
+from scanner.store.db import Store, retrying, utcnow
 from scanner.store.models import Observation, Scan
 from scanner.store.observations import encode
+
+KILL_HOOK = "BEIAN_TEST_KILL_WORKER"
+
+
+def kill_after(shard_index: int) -> int | None:
+    """The test hook: after how many stored observations the crawl of this shard kills itself, or None."""
+    wanted = os.environ.get(KILL_HOOK)
+    if not wanted:
+        return None
+    shard, _, nth = wanted.partition(":")
+    return int(nth or 1) if int(shard) == shard_index else None
 
 
 class StoreWriter:
     """Writes observations and findings from a thread, in batches, one transaction per batch."""
 
-    def __init__(self, store: Store, scan_id: int, batch: int = 200) -> None:
+    def __init__(self, store: Store, scan_id: int, batch: int = 200, *, heartbeat: bool = True,
+                 kill_after: int | None = None) -> None:
         self.store = store
         self.scan_id = scan_id
         self.batch = batch
+        self.heartbeat = heartbeat
+        self.kill_after = kill_after
         self.queue: queue.Queue = queue.Queue(maxsize=5000)
         self.error: BaseException | None = None
         self.cpu_s = 0.0
@@ -45,6 +70,11 @@ class StoreWriter:
         if self.error is not None:
             raise ScanError(f"cannot store results: {str(self.error).splitlines()[0]}")
 
+    def _limit(self) -> int:
+        if self.kill_after is None:
+            return self.batch
+        return max(1, min(self.batch, self.kill_after - self.counts["observations"]))
+
     def _run(self) -> None:
         done = False
         while not done:
@@ -55,9 +85,10 @@ class StoreWriter:
                 self._heartbeat()
                 continue
             deadline = time.monotonic() + 0.5
+            limit = self._limit()
             while item is not None:
                 items.append(item)
-                if len(items) >= self.batch:
+                if len(items) >= limit:
                     break
                 try:
                     item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -68,12 +99,16 @@ class StoreWriter:
             if items and self.error is None:
                 started = time.thread_time()
                 try:
-                    self._write(items)
+                    retrying(functools.partial(self._write, items))
                 except Exception as exc:  # noqa: BLE001 - reported by close()
                     self.error = exc
                 self.cpu_s += time.thread_time() - started
+                if self.kill_after is not None and self.counts["observations"] >= self.kill_after:
+                    os.kill(os.getpid(), signal.SIGKILL)
 
     def _heartbeat(self) -> None:
+        if not self.heartbeat:
+            return
         try:
             with self.store.transaction() as session:
                 scan = session.get(Scan, self.scan_id)
@@ -90,10 +125,11 @@ class StoreWriter:
                          "outcome": item["outcome"], "reason": item.get("reason", "")[:500],
                          "data": encode(item["obs"])})
             verdicts.append(findings_store.Verdicts(record.subject_number, record.website_number, item["outcomes"]))
-        with Session(self.store.engine) as session, session.begin():
+        with self.store.transaction() as session:
             session.execute(insert(Observation), rows)
             counts = findings_store.apply(session, self.scan_id, now, verdicts)
-            scan = session.get(Scan, self.scan_id)
-            scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
+            if self.heartbeat:
+                scan = session.get(Scan, self.scan_id)
+                scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
         self.counts.update(counts)
         self.counts["observations"] += len(rows)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import OrderedDict
 from dataclasses import fields
 from datetime import datetime, timedelta
 from functools import cache
@@ -35,11 +36,14 @@ from core.observation import (
 )
 
 REDACTED_NAME = re.compile(r"redacted|privacy|withheld|not disclosed|data protected|隐私|保密|已隐藏", re.I)
+MEMO_SIZE = 4096  # registrable domains remembered by one scan process
 CACHED_FIELDS = ("state", "server", "registered", "expires", "last_changed", "registrar", "registrar_id",
                  "registrant", "registrant_kind", "redacted", "status")
 
 
 class RegistrationCache(Protocol):
+    """get() returns the cached fields, and "fetched_at" (an aware datetime) when the cache knows it."""
+
     def get(self, domain: str, max_age: timedelta) -> dict | None: ...
     def put(self, domain: str, data: dict) -> None: ...
 
@@ -95,7 +99,8 @@ def from_rdap(domain: str, data: dict, server: str) -> Registration:
 class Registrations:
     """One per scan: looks up each registrable domain once (memo), through the store's cache."""
 
-    def __init__(self, config: Config, cache: RegistrationCache | None = None, *, client=None) -> None:
+    def __init__(self, config: Config, cache: RegistrationCache | None = None, *, client=None,
+                 since: datetime | None = None) -> None:
         self.config = config.domains
         self.urls = dict(self.config.rdap_urls)
         self.cache = cache
@@ -105,7 +110,12 @@ class Registrations:
         self._client = client
         self._gate: asyncio.Semaphore | None = None
         self._next_slot: dict[str, float] = {}
-        self._memo: dict[str, Registration] = {}
+        # Bounded, so that a scan's memory does not grow with its websites: the websites sharing a registrable
+        # domain are mostly neighbours in the feed, and the store's cache answers for the others.
+        self._memo: OrderedDict[str, Registration] = OrderedDict()
+        # A cached answer stored since this moment (the scan's start) was asked in this scan, by this process
+        # earlier or by another of the scan's workers: it is not "from the cache" (Registration.cached).
+        self.since = since
         self._pending: dict[str, asyncio.Future] = {}
         self._bootstrapped: str | None = None  # "" once loaded, else why not
 
@@ -158,6 +168,7 @@ class Registrations:
 
     async def lookup(self, domain: str) -> Registration:
         if domain in self._memo:
+            self._memo.move_to_end(domain)
             return self._memo[domain]
         pending = self._pending.get(domain)
         if pending is not None:
@@ -168,6 +179,8 @@ class Registrations:
             found = await self._lookup(domain)
             future.set_result(found)
             self._memo[domain] = found
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
             return found
         finally:
             self._pending.pop(domain, None)
@@ -178,8 +191,10 @@ class Registrations:
         if self.cache is not None and self.ttl:
             data = self.cache.get(domain, self.ttl)
             if data is not None:
-                self.cached += 1
-                return Registration(domain, cached=True, **{k: v for k, v in data.items() if k in CACHED_FIELDS})
+                fetched = data.get("fetched_at")
+                cached = self.since is None or fetched is None or fetched < self.since
+                self.cached += cached
+                return Registration(domain, cached=cached, **{k: v for k, v in data.items() if k in CACHED_FIELDS})
         server, why = await self.server_for(domain)
         if server is None:
             return Registration(domain, REG_UNSUPPORTED, reason=why)

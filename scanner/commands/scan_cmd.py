@@ -12,6 +12,17 @@ from scanner.reports.exports import write_scan_findings
 from scanner.scan import FAILURE_SHARE, run_scan
 from scanner.scans import ScanError
 from scanner.targets import Selector, count
+from scanner.workers import default_workers
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return value
 
 
 def register(sub) -> None:
@@ -20,12 +31,16 @@ def register(sub) -> None:
         help="crawl filed websites and check them (all, or the selected ones)",
         description="Resolve every filed domain, fetch every homepage and run the checks. With no selector every "
         "website in the registry is scanned. Exit 0 when the scan completed, whatever it found. An interrupted "
-        "scan is resumed by running the same command again.",
+        "scan is resumed by running the same command again (also with another --workers).",
     )
     p.add_argument("--domain", action="append", default=[], metavar="D", help="websites filing this domain")
     p.add_argument("--website", action="append", default=[], metavar="NUM", help="website filing number")
     p.add_argument("--subject", action="append", default=[], metavar="NUM", help="subject filing number")
     p.add_argument("--output", metavar="FILE", help="write this scan's findings as JSON Lines ('-' for stdout)")
+    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help="crawl processes on this machine, each over its own share of the websites and of the "
+                   f"concurrency limits (default: the number of cores, {default_workers()} here); the findings are "
+                   "the same for any N")
     p.add_argument("--request", type=int, help=argparse.SUPPRESS)  # the queued rescan this scan runs (beian serve)
     p.set_defaults(func=cmd_scan)
 
@@ -50,12 +65,14 @@ def cmd_scan(args, config: Config) -> int:
             attach_scan(store, args.request, scan_id)
 
     try:
-        result = run_scan(config, store, selector, on_open=on_open)
+        workers = args.workers or default_workers()
+        result = run_scan(config, store, selector, workers=workers, on_open=on_open)
     except ScanError as exc:
         raise CommandError(str(exc)) from None
     if result.state != "finished":
-        print(f"scan {result.scan_id} interrupted after {result.elapsed_s:.0f} s; run the same command to resume it",
-              file=sys.stderr)
+        why = f" ({result.lost})" if result.lost else ""
+        print(f"scan {result.scan_id} interrupted after {result.elapsed_s:.0f} s{why}; run the same command to "
+              "resume it", file=sys.stderr)
         return 3
     if args.output:
         written = write_scan_findings(store, result.scan_id, args.output)
@@ -73,8 +90,9 @@ def cmd_scan(args, config: Config) -> int:
 
 def print_summary(result) -> None:
     rate = result.websites / result.elapsed_s if result.elapsed_s else 0
+    workers = f", {result.workers} workers" if getattr(result, "workers", 1) > 1 else ""
     print(f"scan {result.scan_id} {'resumed and ' if result.resumed else ''}finished: {result.websites} websites "
-          f"in {result.elapsed_s:.1f} s ({rate:.1f}/s); {result.not_checked} could not be checked")
+          f"in {result.elapsed_s:.1f} s ({rate:.1f}/s{workers}); {result.not_checked} could not be checked")
     if result.websites and result.not_checked / result.websites > FAILURE_SHARE:
         print(f"warning: {result.not_checked / result.websites:.0%} of websites could not be checked; the scanner's own "
               "network or DNS may be failing, the crawl-health gate decides whether its notices are held (beian alerts)", file=sys.stderr)

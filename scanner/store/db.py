@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import SHANGHAI
+
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -73,6 +78,28 @@ def upgrade(engine: Engine) -> bool:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return True
+
+
+# Lock contention a writer outlasts by trying again: SQLite's busy timeout ran out (several scan workers write
+# to one file), or PostgreSQL picked this transaction as a deadlock or serialisation victim.
+CONTENDED = ("database is locked", "database table is locked", "deadlock detected", "could not serialize")
+
+
+def contended(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and any(text in str(exc) for text in CONTENDED)
+
+
+def retrying(work: Callable[[], T], attempts: int = 8, first_wait_s: float = 0.1) -> T:
+    """work(), tried again (waits doubling from first_wait_s) while it fails on lock contention only; the work
+    must be one transaction, so a failed try left nothing behind."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except OperationalError as exc:
+            if not contended(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(first_wait_s * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 class Store:

@@ -18,7 +18,7 @@ class StoreRegistrationCache:
             row = session.get(RegistrationCacheEntry, domain)
         if row is None or as_utc(row.fetched_at) < utcnow() - max_age:
             return None
-        return dict(row.data)
+        return {**row.data, "fetched_at": as_utc(row.fetched_at)}
 
     def put(self, domain: str, data: dict) -> None:
         with self.store.transaction() as session:

@@ -92,7 +92,7 @@ def test_interrupted_scan_resumes_without_loss_or_duplicates(tmp_path):
         database = tmp_path / "beian.db"
         process = subprocess.Popen([sys.executable, "-m", "scanner.cli", "--config", str(config), "scan"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # generous: the default --workers starts a process per core first
         observed = 0
         while time.monotonic() < deadline:
             time.sleep(0.3)
