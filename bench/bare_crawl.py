@@ -52,6 +52,9 @@ class BareSpider(scrapy.Spider):
         self.done += 1
         return []
 
+    def summary(self) -> dict:
+        return {"fetched": self.done}
+
     def retry_http(self, failure):
         request = failure.request
         if request.url.startswith("https://"):
@@ -64,7 +67,7 @@ class BareSpider(scrapy.Spider):
         return []
 
 
-def crawl(config_path: str, domains_path: str) -> dict:
+def crawl(config_path: str, domains_path: str, spider_cls: type[BareSpider] = BareSpider) -> dict:
     config = load_config(config_path)
     domains = [d for d in open(domains_path, encoding="utf-8").read().split() if d]
     context = Context(DnsView(config), AddressPolicy(config))
@@ -72,9 +75,9 @@ def crawl(config_path: str, domains_path: str) -> dict:
     settings["ITEM_PIPELINES"] = {}
     process = CrawlerProcess(settings)
     process.beian_context = context
-    crawler = process.create_crawler(BareSpider)
+    crawler = process.create_crawler(spider_cls)
     crawler.beian_context = context
     started = time.monotonic()
     process.crawl(crawler, domains=domains)
     process.start()
-    return {"sites": len(domains), "elapsed": time.monotonic() - started, "fetched": crawler.spider.done}
+    return {"sites": len(domains), "elapsed": time.monotonic() - started, **crawler.spider.summary()}
