@@ -150,6 +150,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="fetch.timeout_s (default 10, the product's)")
     parser.add_argument("--workers", type=int, help="pass --workers N to `beian scan`")
     parser.add_argument("--db", choices=("warm", "fresh"), default="warm")
+    parser.add_argument("--warm-db", help="reuse this warm database (a snapshot from an earlier run with the same "
+                        "--sites) instead of importing and running the warm-up scan")
     parser.add_argument("--only", action="append", choices=CONTENDERS, help="run only these contenders")
     parser.add_argument("--keep", help="directory for the farm, configs, databases and logs (reused if it matches)")
     args = parser.parse_args()
@@ -168,11 +170,16 @@ def main() -> None:
     results: dict[str, list[dict]] = {c: [] for c in contenders}
     with farm:
         base, snapshot, round_db = mode / "base.db", mode / "snapshot.db", mode / "round.db"
+        warm_db = Path(args.warm_db).resolve() if args.warm_db else None
         for stale in mode.glob("*.db*"):
-            stale.unlink()
+            if warm_db is None or not str(stale).startswith(str(warm_db)):
+                stale.unlink()
         base_config = farm.write_config(mode / "base.toml", f"sqlite:///{base}", **fetch)
         round_config = farm.write_config(mode / "round.toml", f"sqlite:///{round_db}", **fetch)
-        if "full" in contenders:
+        if "full" in contenders and warm_db is not None and args.db == "warm":
+            _copy_db(warm_db, snapshot)
+            print(f"warm database reused from {warm_db}", flush=True)
+        elif "full" in contenders:
             done = subprocess.run(_cli(base_config, "registry", "import", str(farm.registry)), cwd=ROOT,
                                   capture_output=True, text=True)
             if done.returncode != 0:
@@ -185,29 +192,38 @@ def main() -> None:
                       f"{warm['cpu'] * 1000 / args.sites:.1f} CPU ms/site; {stats.get('rdap_domain_queries')} RDAP "
                       f"domain queries", flush=True)
             _copy_db(base, snapshot)
-        for number in range(args.rounds):
-            order = contenders[number % len(contenders):] + contenders[: number % len(contenders)]
-            for name in order:
-                if name == "full":
-                    _copy_db(snapshot, round_db)
-                    cmd = _cli(round_config, "scan", *(["--workers", str(args.workers)] if args.workers else []))
-                elif name == "bare":
-                    cmd = [sys.executable, "-c", BARE, str(round_config), str(farm.domains)]
-                else:
-                    cmd = [sys.executable, "-c", BS4, str(round_config), str(farm.domains)]
-                run = run_child(cmd, farm, mode / f"{name}-{number}.log")
-                if name == "full":
-                    run["scan"] = _scan_stats(round_db)
-                else:
-                    run["crawl"] = json.loads(run["stdout"].strip().splitlines()[-1])
-                run.pop("stdout")
-                results[name].append(run)
-                print(f"round {number + 1} {name:<4} {args.sites / run['elapsed']:6.1f} sites/s  "
-                      f"{run['cpu'] * 1000 / args.sites:5.1f} CPU ms/site  RSS {run['rss_mb']:.0f} MB  "
-                      f"farm {', '.join(f'{k} {v * 1000 / args.sites:.2f}' for k, v in run['farm'].items())} ms/site"
-                      f"{_detail(run)}", flush=True)
-    (workdir / "results.json").write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
+        try:
+            run_rounds(args, contenders, farm, round_config, snapshot, round_db, results, workdir)
+        except KeyboardInterrupt:
+            print("interrupted: the medians below are of the rounds that finished", flush=True)
     report(results, args.sites)
+
+
+def run_rounds(args, contenders: list[str], farm: Farm, round_config: Path, snapshot: Path, round_db: Path,
+               results: dict[str, list[dict]], workdir: Path) -> None:
+    mode = farm.mode_dir
+    for number in range(args.rounds):
+        order = contenders[number % len(contenders):] + contenders[: number % len(contenders)]
+        for name in order:
+            if name == "full":
+                _copy_db(snapshot, round_db)
+                cmd = _cli(round_config, "scan", *(["--workers", str(args.workers)] if args.workers else []))
+            elif name == "bare":
+                cmd = [sys.executable, "-c", BARE, str(round_config), str(farm.domains)]
+            else:
+                cmd = [sys.executable, "-c", BS4, str(round_config), str(farm.domains)]
+            run = run_child(cmd, farm, mode / f"{name}-{number}.log")
+            if name == "full":
+                run["scan"] = _scan_stats(round_db)
+            else:
+                run["crawl"] = json.loads(run["stdout"].strip().splitlines()[-1])
+            run.pop("stdout")
+            results[name].append(run)
+            print(f"round {number + 1} {name:<4} {args.sites / run['elapsed']:6.1f} sites/s  "
+                  f"{run['cpu'] * 1000 / args.sites:5.1f} CPU ms/site  RSS {run['rss_mb']:.0f} MB  "
+                  f"farm {', '.join(f'{k} {v * 1000 / args.sites:.2f}' for k, v in run['farm'].items())} ms/site"
+                  f"{_detail(run)}", flush=True)
+            (workdir / "results.json").write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
 
 
 def _detail(run: dict) -> str:
@@ -242,9 +258,10 @@ def report(results: dict[str, list[dict]], sites: int) -> None:
             if other in rates:
                 print(f"full / {other}: {rates['full'] / rates[other]:.2f}")
     for name, runs in results.items():
-        nginx = median(name, lambda r: r["farm"].get("nginx", 0) / r["elapsed"])
         if runs:
-            print(f"while {name} ran, nginx used {nginx:.1%} of one core")
+            share = {k: median(name, lambda r, k=k: r["farm"].get(k, 0) / r["elapsed"]) for k in runs[0]["farm"]}
+            print(f"while {name} ran, the farm used of one core: "
+                  + ", ".join(f"{k} {v:.1%}" for k, v in share.items()))
 
 
 if __name__ == "__main__":
