@@ -30,6 +30,7 @@ class BareSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.domains = domains
         self.done = 0
+        self.failed = 0  # no allowed address, or both schemes failed (timeouts included)
 
     async def start(self):
         ctx = self.crawler.beian_context
@@ -43,6 +44,7 @@ class BareSpider(scrapy.Spider):
                 allowed = [a for a in answer.addresses if ctx.policy.verdict(a).allowed]
                 if not allowed:
                     self.done += 1
+                    self.failed += 1
                     continue
                 yield scrapy.Request(f"https://{name}/", callback=self.parse, errback=self.retry_http, dont_filter=True,
                                      meta={"download_slot": allowed[0], "name": name, "dont_redirect": True,
@@ -53,7 +55,7 @@ class BareSpider(scrapy.Spider):
         return []
 
     def summary(self) -> dict:
-        return {"fetched": self.done}
+        return {"done": self.done, "failed": self.failed}
 
     def retry_http(self, failure):
         request = failure.request
@@ -64,6 +66,7 @@ class BareSpider(scrapy.Spider):
 
     def count_failure(self, failure):
         self.done += 1
+        self.failed += 1
         return []
 
 

@@ -342,6 +342,13 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _die_with_parent() -> None:
+    """In a farm child (preexec_fn): SIGTERM when the benchmark that started it dies, so no farm outlives it."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _wait_port(address: str, port: int, process: subprocess.Popen, what: str, bound_s: float = 60.0) -> None:
     deadline = time.monotonic() + bound_s
     while time.monotonic() < deadline:
@@ -433,13 +440,15 @@ class Farm:
         if test.returncode != 0:
             raise FarmError(f"nginx -t: {test.stderr.strip()[-1000:]}")
         nginx = subprocess.Popen([NGINX, "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
-                                 stdout=subprocess.DEVNULL, stderr=open(self.dir / "nginx.stderr", "w"))
+                                 stdout=subprocess.DEVNULL, stderr=open(self.dir / "nginx.stderr", "w"),
+                                 preexec_fn=_die_with_parent)
         self.processes["nginx"] = nginx
         _wait_port(nginx_address(self.addresses - 1), 443, nginx, "nginx")
 
     def _start_front(self) -> None:
         front = subprocess.Popen([sys.executable, "-m", "bench.farm", "front", "--addresses", str(self.addresses)],
-                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(self.mode_dir / "front.stderr", "w"))
+                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(self.mode_dir / "front.stderr", "w"),
+                                 preexec_fn=_die_with_parent)
         self.processes["front"] = front
         _wait_port(_alias(FRONT_NET, self.addresses - 1), 443, front, "the latency front")
 
@@ -449,7 +458,8 @@ class Farm:
         sandbox = subprocess.Popen(
             [sys.executable, "-m", "scanner.cli", "sandbox", "up", str(self.mode_dir / "world.json"), "--config-out",
              str(out), "--lifetime", str(6 * 3600)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(self.mode_dir / "sandbox.stderr", "w"))
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(self.mode_dir / "sandbox.stderr", "w"),
+            preexec_fn=_die_with_parent)
         self.processes["dns"] = sandbox
         deadline = time.monotonic() + 300
         while not out.exists():

@@ -41,6 +41,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", choices=CONTENDERS, help="run only these contenders")
     parser.add_argument("--keep", help="directory for the farm, configs, databases and logs (reused if it matches)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops like Ctrl-C: farm down, rounds so far
     contenders = [c for c in CONTENDERS if not args.only or c in args.only]
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="beian-throughput-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
