@@ -30,6 +30,7 @@ class BareSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.domains = domains
         self.done = 0
+        self.failed = 0  # no allowed address, or both schemes failed (timeouts included)
 
     async def start(self):
         ctx = self.crawler.beian_context
@@ -43,6 +44,7 @@ class BareSpider(scrapy.Spider):
                 allowed = [a for a in answer.addresses if ctx.policy.verdict(a).allowed]
                 if not allowed:
                     self.done += 1
+                    self.failed += 1
                     continue
                 yield scrapy.Request(f"https://{name}/", callback=self.parse, errback=self.retry_http, dont_filter=True,
                                      meta={"download_slot": allowed[0], "name": name, "dont_redirect": True,
@@ -51,6 +53,9 @@ class BareSpider(scrapy.Spider):
     def parse(self, response):
         self.done += 1
         return []
+
+    def summary(self) -> dict:
+        return {"done": self.done, "failed": self.failed}
 
     def retry_http(self, failure):
         request = failure.request
@@ -61,10 +66,11 @@ class BareSpider(scrapy.Spider):
 
     def count_failure(self, failure):
         self.done += 1
+        self.failed += 1
         return []
 
 
-def crawl(config_path: str, domains_path: str) -> dict:
+def crawl(config_path: str, domains_path: str, spider_cls: type[BareSpider] = BareSpider) -> dict:
     config = load_config(config_path)
     domains = [d for d in open(domains_path, encoding="utf-8").read().split() if d]
     context = Context(DnsView(config), AddressPolicy(config))
@@ -72,9 +78,9 @@ def crawl(config_path: str, domains_path: str) -> dict:
     settings["ITEM_PIPELINES"] = {}
     process = CrawlerProcess(settings)
     process.beian_context = context
-    crawler = process.create_crawler(BareSpider)
+    crawler = process.create_crawler(spider_cls)
     crawler.beian_context = context
     started = time.monotonic()
     process.crawl(crawler, domains=domains)
     process.start()
-    return {"sites": len(domains), "elapsed": time.monotonic() - started, "fetched": crawler.spider.done}
+    return {"sites": len(domains), "elapsed": time.monotonic() - started, **crawler.spider.summary()}
