@@ -1,7 +1,7 @@
 """The real-page corpus: homepages nobody on the project wrote (tests/corpus/real/pages/, origins and labels in
 tests/corpus/real/manifest-*.jsonl), served by the sandbox exactly as stored and scanned by the real crawl.
 
-    .venv/bin/python -m tests.corpus.real [--split tune|holdout|all]
+    .venv/bin/python -m tests.corpus.real [--split tune|holdout|all] [--manifest a|b|c ...]
 
 prints precision and recall per code family (site.placeholder, filing.*, content.*) for each split, and every
 disagreement between the scan and the labels. Each manifest row names its page, its origin (repository, path,
@@ -51,10 +51,13 @@ def reviews() -> dict[str, dict]:
     return {row["id"]: row for row in rows}
 
 
-def pages() -> list[Page]:
+def pages(manifests: tuple[str, ...] = ()) -> list[Page]:
+    """The corpus pages, from every manifest or only from manifest-<name>.jsonl for each name given."""
     found = []
     reviewed = reviews()
     for manifest in sorted(HERE.glob("manifest-*.jsonl")):
+        if manifests and manifest.stem.removeprefix("manifest-") not in manifests:
+            continue
         for line_no, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -151,8 +154,10 @@ def score(items: list[Page], got: dict[str, set[str]]) -> tuple[dict, list[str]]
 def main() -> None:
     parser = argparse.ArgumentParser(description="Scan the real-page corpus and score it against its labels.")
     parser.add_argument("--split", choices=("tune", "holdout", "all"), default="all")
+    parser.add_argument("--manifest", action="append", default=[],
+                        help="only the pages of manifest-<name>.jsonl (repeatable); default every manifest")
     args = parser.parse_args()
-    items = [p for p in pages() if args.split in ("all", p.split)]
+    items = [p for p in pages(tuple(args.manifest)) if args.split in ("all", p.split)]
     with tempfile.TemporaryDirectory() as tmp:
         got = scan(items, Path(tmp))
     table, wrong = score(items, got)
