@@ -18,12 +18,13 @@ from core.observation import Observation, Page
 from core.records import SiteRecord
 
 OWNER_LINE = re.compile(r"(©|copyright|版权所有|版权归|主办单位|主办方|主办：|主办:|运营单位|运营方|运营主体|所有权归)", re.IGNORECASE)
-NOT_OWNER = re.compile(r"(技术支持|技术服务|网站建设|网站设计|设计制作|建站|制作维护|powered by|友情链接|合作伙伴|承办|协办)[:：]?\s*$",
+NOT_OWNER = re.compile(r"(技术支持|技术服务|网站建设|网站设计|设计制作|建站|制作维护|powered by|友情链接|合作伙伴|承办|协办|法律顾问)[:：]?\s*$",
                        re.IGNORECASE)
 SUFFIX = r"(?:股份有限公司|有限责任公司|有限公司|集团公司|集团|研究院|研究所|事务所|工作室|协会|学会|基金会|医院|学校|大学|学院|委员会|合作社)"
 ORG = re.compile(rf"[\u4e00-\u9fa5A-Za-z0-9（）()·&]{{2,30}}?{SUFFIX}")
 REGION = re.compile(r"^(?:中国)?(?:[\u4e00-\u9fa5]{2,3}?(?:省|市|自治区|特别行政区)|北京|天津|上海|重庆|广东|浙江|江苏|深圳|广州|杭州|成都)+")
 LEGAL = re.compile(rf"{SUFFIX}$")
+NEAR_BEFORE, NEAR_AFTER = 3, 24  # characters between an ownership marker and the name it marks
 
 
 def core(name: str) -> str:
@@ -38,10 +39,14 @@ def owner_names(page: Page) -> list[tuple[str, str]]:
     lines = re.split(r"[\n|｜]|\s{2,}", page.footer_text) + page.text.splitlines()[-15:]
     found: list[tuple[str, str]] = []
     for line in lines:
-        marker = OWNER_LINE.search(line)
-        if not marker:
+        markers = [m.span() for m in OWNER_LINE.finditer(line)]
+        if not markers:
             continue
         for match in ORG.finditer(line):
+            # the owner stands at its marker ("XX公司 版权所有", "版权所有：XX", "Copyright © 2020 XX"); names further
+            # along the line are a link farm, a partner list or a lawyer, not the owner
+            if not any(match.end() > start - NEAR_BEFORE and match.start() < end + NEAR_AFTER for start, end in markers):
+                continue
             before = line[: match.start()]
             if NOT_OWNER.search(before[-12:]):
                 continue

@@ -48,7 +48,12 @@ def placeholder_kind(page: Page) -> tuple[str, str] | None:
     title = page.title.lower()
     text = page.text.lower()
     if page.app_shell:
-        return None  # built by JavaScript: not judged on its static shell
+        # built by JavaScript: not judged on its static shell, except by what its own title states outright
+        # (a for-sale or stopped-site title is the page's message, whatever the script would draw under it)
+        for term in terms():
+            if term.strong and term.where in ("title", "any") and term.kind != CHALLENGE and term.text in title:
+                return term.kind, term.text
+        return None
     near_empty = len(text) < NEAR_EMPTY
     for term in terms():
         where = {"title": (title,), "text": (text,), "any": (title, text)}[term.where]

@@ -5,6 +5,8 @@
     京ICP备10206937号-1A     app filing (-NA), 京ICP备10206937号-1X mini-program / quick app: not websites
     京ICP证030173号          an ICP business licence (经营许可证), not a filing number
     京公网安备11010802020000号   a public-security filing: not an ICP number at all
+    ICP备13013049号-1          shown without its province: found on pages (province ""), so that the page is
+                              judged as showing an incomplete number (filing.number_mismatch), not none
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _SP = r"[\s\u00a0\u3000]*"
 _DASH = r"[-－—–‐‑_]"
 # On normalised text (NFKC + simplified): digits ASCII, 備→备, 號→号.
 NUMBER_RE = re.compile(
-    rf"(?P<province>[{_ANY_PROVINCE}]){_SP}ICP{_SP}(?P<kind>备|证|經營許可證|经营许可证)?{_SP}[:：]?{_SP}"
+    rf"(?P<province>[{_ANY_PROVINCE}])?{_SP}ICP{_SP}(?P<kind>备|证|經營許可證|经营许可证)?{_SP}[:：]?{_SP}"
     rf"(?P<digits>\d(?:{_SP}\d){{5,11}}){_SP}(?P<hao>号)?"
     rf"(?:{_SP}{_DASH}{_SP}(?P<seq>\d{{1,4}})(?P<app>[AaXx](?![a-zA-Z]))?)?",
     re.IGNORECASE,
@@ -97,9 +99,11 @@ def find_numbers(text: str) -> list[IcpNumber]:
         kind_raw = m.group("kind")
         if kind_raw is None and not m.group("hao"):
             continue  # "京ICP 12345678" without 备/号 is too loose to be a number
+        if m.group("province") is None and not (kind_raw == "备" and m.group("hao")):
+            continue  # without a province only the full "ICP备12345678号" form is taken as a number
         found.append(
             IcpNumber(
-                province=m.group("province"),
+                province=m.group("province") or "",
                 kind=_kind(kind_raw),
                 digits=digits,
                 seq=m.group("seq") or "",
@@ -116,8 +120,8 @@ def parse_number(text: str) -> IcpNumber | None:
     """A registry field holding exactly one number (whitespace and width forgiven), else None."""
     normal = normalise(text.strip())
     numbers = find_numbers(normal)
-    if len(numbers) != 1:
-        return None
+    if len(numbers) != 1 or not numbers[0].province:
+        return None  # a registry number always has its province; a bare "ICP备…号" is only ever seen on pages
     number = numbers[0]
     rest = (normal[: number.start] + normal[number.end :]).strip()
     return number if not rest else None

@@ -1,12 +1,14 @@
 """The real-page corpus: homepages nobody on the project wrote (tests/corpus/real/pages/, origins and labels in
 tests/corpus/real/manifest-*.jsonl), served by the sandbox exactly as stored and scanned by the real crawl.
 
-    .venv/bin/python -m tests.corpus.real [--split tune|holdout|all]
+    .venv/bin/python -m tests.corpus.real [--split tune|holdout|all] [--manifest a|b|c ...]
 
 prints precision and recall per code family (site.placeholder, filing.*, content.*) for each split, and every
 disagreement between the scan and the labels. Each manifest row names its page, its origin (repository, path,
 commit), every change made to it, the filing record it is scanned under, and the expected codes ("ignored"
-lists codes whose label is genuinely arguable; they are not scored). The split was fixed before tuning:
+lists codes whose label is genuinely arguable; they are not scored; where site.placeholder is ignored and the scan
+found it, the page's filing codes are not scored either, since filing.* never run on a placeholder). The split
+was fixed before tuning:
 sha1(id) even = tune, odd = holdout.
 """
 
@@ -51,10 +53,13 @@ def reviews() -> dict[str, dict]:
     return {row["id"]: row for row in rows}
 
 
-def pages() -> list[Page]:
+def pages(manifests: tuple[str, ...] = ()) -> list[Page]:
+    """The corpus pages, from every manifest or only from manifest-<name>.jsonl for each name given."""
     found = []
     reviewed = reviews()
     for manifest in sorted(HERE.glob("manifest-*.jsonl")):
+        if manifests and manifest.stem.removeprefix("manifest-") not in manifests:
+            continue
         for line_no, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -94,7 +99,9 @@ def world(items: list[Page]) -> dict:
     return {
         "name": "real-corpus",
         "scanner": {"provider": {"ip_ranges": [NETWORK]},
-                    "fetch": {"allow_ranges": [NETWORK], "only_ranges": ["127.0.0.0/8"], "timeout_s": 5}},
+                    "fetch": {"allow_ranges": [NETWORK], "only_ranges": ["127.0.0.0/8"], "timeout_s": 5},
+                    # the machine is shared: a render must not fail for want of CPU time (no timing luck)
+                    "render": {"timeout_s": 60}},
         "hosts": hosts,
         "registry": {"subjects": list(subjects.values())},
     }
@@ -104,15 +111,18 @@ def scan(items: list[Page], tmp_path: Path) -> dict[str, set[str]]:
     """Scan the corpus through the CLI on the sandbox: the scored codes found per page."""
     from scanner.sandbox import Sandbox
     from scanner.sandbox.world import parse_world
-    from tests.sandbox_helpers import import_world_registry, write_config
-    from tests.sandbox_helpers import scan as run_scan
+    from tests.sandbox_helpers import beian, import_world_registry, write_config
 
     by_website = {p.record["website_number"]: p.id for p in items}
     got: dict[str, set[str]] = {p.id: set() for p in items}
-    with Sandbox(parse_world(world(items), HERE), lifetime_s=900) as box:
+    # a scan of the whole corpus takes minutes on a loaded machine: bounds generous enough never to be the result
+    with Sandbox(parse_world(world(items), HERE), lifetime_s=2400) as box:
         config = write_config(box, tmp_path)
         import_world_registry(box, config, tmp_path)
-        _result, findings = run_scan(config, tmp_path)
+        output = tmp_path / "findings.jsonl"
+        result = beian(config, "scan", "--output", str(output), timeout=1800)
+        assert result.returncode == 0, result.stderr[-3000:]
+        findings = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines() if line.strip()]
     for finding in findings:
         page_id = by_website.get(finding["website_number"] or "")
         if page_id and finding["check"] in SCORED:
@@ -125,12 +135,17 @@ def score(items: list[Page], got: dict[str, set[str]]) -> tuple[dict, list[str]]
     table: dict[str, dict[str, dict]] = {}
     wrong = []
     for page in items:
-        found, want = got[page.id] - page.ignored, page.expect - page.ignored
+        ignored = set(page.ignored)
+        if "site.placeholder" in ignored and "site.placeholder" in got[page.id]:
+            # the label accepts a placeholder finding here, and the filing checks never run on a placeholder
+            # (site.* are their root causes): the page's filing labels cannot be scored against that answer
+            ignored |= set(FAMILIES["filing"])
+        found, want = got[page.id] - ignored, page.expect - ignored
         for split in (page.split, "all"):
             for family, codes in FAMILIES.items():
                 row = table.setdefault(split, {}).setdefault(family, {"tp": 0, "fp": 0, "fn": 0})
                 for code in codes:
-                    if code in page.ignored:
+                    if code in ignored:
                         continue
                     if code in found and code in want:
                         row["tp"] += 1
@@ -151,8 +166,10 @@ def score(items: list[Page], got: dict[str, set[str]]) -> tuple[dict, list[str]]
 def main() -> None:
     parser = argparse.ArgumentParser(description="Scan the real-page corpus and score it against its labels.")
     parser.add_argument("--split", choices=("tune", "holdout", "all"), default="all")
+    parser.add_argument("--manifest", action="append", default=[],
+                        help="only the pages of manifest-<name>.jsonl (repeatable); default every manifest")
     args = parser.parse_args()
-    items = [p for p in pages() if args.split in ("all", p.split)]
+    items = [p for p in pages(tuple(args.manifest)) if args.split in ("all", p.split)]
     with tempfile.TemporaryDirectory() as tmp:
         got = scan(items, Path(tmp))
     table, wrong = score(items, got)
