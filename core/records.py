@@ -61,3 +61,16 @@ class SubjectView:
     province: str
     contacts: list[Contact] = field(default_factory=list)
     websites: list[WebsiteView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One website in an annual review round (湖北年审) when the round ends, as `review.not_done` reads it."""
+
+    website_number: str
+    round_label: str  # e.g. "鄂 2027-01-15 至 2027-04-15"
+    ends_on: str  # the round's last day, YYYY-MM-DD (Asia/Shanghai)
+    status: str  # 无变化 | 已更新 | 已注销; "" while the website is 备案中 (it waits)
+    state: str  # waiting | notified | done
+    sms_text: str = ""
+    done_at: str = ""  # when the bureau's list (or an operator) recorded it done
