@@ -325,10 +325,11 @@ class ReviewRound(Base):
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     opened_by: Mapped[str] = mapped_column(String(120), default="")
     # the registry history this round reads: changes of imports after `since_import_id` (the newest import
-    # when the previous round of the province opened), else of imports after `since`
+    # the previous round of the province had read when it closed), else (a first round) of imports after `since`
     since_import_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     import_id_at_open: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    import_id_at_close: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     reminders: Mapped[list] = mapped_column(JSON, default=list)  # local dates YYYY-MM-DD
     reminders_sent: Mapped[list] = mapped_column(JSON, default=list)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -2,7 +2,8 @@
 
 A round covers every website of one province filed through us (`--province 鄂`: website numbers 鄂ICP备…).
 Each website gets its own SMS `#接入商编号#网站备案号#备案状态#` (seed Q3, Q10) with our `provider.code`; its
-备案状态 comes from the registry history since the previous round of the province (`registry_changes`):
+备案状态 comes from the registry history since the previous round of the province ended (`registry_changes` of the imports after the
+newest one that round read):
 
 - 已注销: the website was cancelled since then (seed Q4);
 - 已更新: its record or its subject's changed since then and the change is approved (status 已备案 again);
@@ -42,6 +43,7 @@ from core.records import ReviewItem as ReviewItemView
 from core.statuses import CANCELLED, FILED, PENDING
 from scanner import findings as findings_store
 from scanner.notices.compose import render
+from scanner.notices.deliver import _kill_at
 from scanner.notices.outbox import queue_message, raise_alert
 from scanner.store.db import Store, as_utc, shanghai_iso
 from scanner.store.models import (
@@ -235,10 +237,10 @@ class AnnualReview:
             newest = session.scalar(select(func.max(RegistryImport.id)))
             round_ = ReviewRound(
                 province=province, starts_on=first.isoformat(), ends_on=last.isoformat(), state=OPEN, opened_at=self.now,
-                opened_by=actor, since_import_id=previous.import_id_at_open if previous else None,
+                opened_by=actor, since_import_id=_baseline_import(previous),
                 since=None if previous else datetime.combine(first - timedelta(days=365), time(0), SHANGHAI),
                 import_id_at_open=newest, reminders=dates, reminders_sent=[], report={})
-            if previous is not None and previous.import_id_at_open is None:
+            if previous is not None and _baseline_import(previous) is None:
                 round_.since_import_id, round_.since = None, as_utc(previous.opened_at)
             session.add(round_)
             session.flush()
@@ -299,9 +301,9 @@ class AnnualReview:
             for website, subject_number in sites:
                 status, why = derive_status(website, by_website.get(website.website_number, []),
                                             by_subject.get(subject_number, []))
-                if status == CANCELLED_STATUS and not why.get("added_since") and not any(
+                if status == CANCELLED_STATUS and not any(
                         (c.after or {}).get("status") == CANCELLED for c in by_website.get(website.website_number, [])):
-                    continue  # cancelled before this round's baseline: nothing to report this time
+                    continue  # cancelled before this round's baseline (or never live with us): nothing to report
                 present.add(website.website_number)
                 item = items.get(website.website_number)
                 if item is None:
@@ -365,6 +367,7 @@ class AnnualReview:
                     item.state, item.recipient, item.notified_at, item.notice_id = NOTIFIED, recipient, self.now, message.id
                 report.notified += len(items)
                 report.messages += 1
+            _kill_at("review_customer_queued")
 
     def _remind(self, round_id: int, report: ReviewReport, actor: str) -> None:
         round_ = self.get(round_id)
@@ -465,6 +468,7 @@ class AnnualReview:
                 counts[item.state] += 1
             report.not_done = counts[NOTIFIED] + counts[DUE]
             round_.state, round_.closed_at = CLOSED, self.now
+            round_.import_id_at_close = session.scalar(select(func.max(RegistryImport.id)))
             round_.report = {"closed_at": shanghai_iso(self.now), "by_state": dict(counts),
                              "not_done": sorted(i.website_number for i in items if i.state in (NOTIFIED, DUE))}
             raise_alert(session, self.config, self.now, "review_closed",
@@ -485,6 +489,13 @@ class AnnualReview:
                 found.evidence["round_id"] = round_.id
             verdicts.append(findings_store.Verdicts(item.subject_number, item.website_number, [outcome]))
         findings_store.apply(session, None, self.now, verdicts)
+
+
+def _baseline_import(previous: ReviewRound | None) -> int | None:
+    """The newest import the previous round had read when it ended: changes after it are this round's."""
+    if previous is None:
+        return None
+    return previous.import_id_at_close if previous.import_id_at_close is not None else previous.import_id_at_open
 
 
 def default_reminders(first: date, last: date) -> list[str]:

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("since_import_id", sa.BigInteger(), nullable=True),
         sa.Column("since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("import_id_at_open", sa.BigInteger(), nullable=True),
+        sa.Column("import_id_at_close", sa.BigInteger(), nullable=True),
         sa.Column("reminders", sa.JSON(), nullable=False),
         sa.Column("reminders_sent", sa.JSON(), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
