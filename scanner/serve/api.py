@@ -28,12 +28,23 @@ from scanner.queries import CaseFilter
 from scanner.rescans import Ask, RescanError, enqueue
 from scanner.rescans import as_dict as rescan_dict
 from scanner.store.db import Store, shanghai_iso
-from scanner.store.models import Case, CaseEvent, Finding, Observation, RescanRequest, Scan
+from scanner.store.models import (
+    Case,
+    CaseEvent,
+    Finding,
+    Observation,
+    RescanRequest,
+    ReviewItem,
+    ReviewRound,
+    Scan,
+)
+from scanner.workflows.annual_review import ITEM_STATES, AnnualReview, ReviewError, item_dict, round_dict
 
 log = logging.getLogger("beian.api")
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 CheckCode = Literal[tuple(codes())]  # type: ignore[valid-type]
 CaseState = Literal[STATES]  # type: ignore[valid-type]
+ItemState = Literal[ITEM_STATES]  # type: ignore[valid-type]
 
 
 class RescanIn(BaseModel):
@@ -55,6 +66,25 @@ class ExtendIn(BaseModel):
 class WaiveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
+    by: str = Field(default="api", min_length=1, max_length=120)
+
+
+Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+WebsiteNumber = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    province: str = Field(min_length=1, max_length=1)
+    starts_on: Day = Field(alias="from")
+    ends_on: Day = Field(alias="to")
+    remind: list[Day] = Field(default_factory=list, max_length=20)
+    by: str = Field(default="api", min_length=1, max_length=120)
+
+
+class ReviewDoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    websites: list[WebsiteNumber] = Field(min_length=1, max_length=100000)
     by: str = Field(default="api", min_length=1, max_length=120)
 
 
@@ -214,6 +244,62 @@ def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
             return case_row(action(CaseBook(config, store)))
         except CaseError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
+
+    # -- annual review rounds (湖北年审) --------------------------------------------------------------------
+    def _round(session, round_id: int) -> ReviewRound:
+        return found(round_id, session.get(ReviewRound, round_id) if valid_id(round_id) else None, "annual review round")
+
+    @app.get("/reviews", dependencies=auth)
+    def list_reviews() -> list[dict]:
+        with store.session() as session:
+            return [round_dict(session, r) for r in session.scalars(select(ReviewRound).order_by(ReviewRound.id))]
+
+    @app.post("/reviews", status_code=201, dependencies=auth)
+    def start_review(body: ReviewIn) -> dict:
+        try:
+            round_, report = AnnualReview(config, store).start(body.province, body.starts_on, body.ends_on,
+                                                               list(body.remind), actor=body.by)
+        except ReviewError as exc:
+            raise HTTPException(status_code=409 if "still open" in str(exc) else 400, detail=str(exc)) from None
+        with store.session() as session:
+            return {**round_dict(session, session.get(ReviewRound, round_.id)), "run": report.line()}
+
+    @app.get("/reviews/{round_id}", dependencies=auth)
+    def get_review(round_id: int) -> dict:
+        with store.session() as session:
+            return round_dict(session, _round(session, round_id))
+
+    @app.get("/reviews/{round_id}/items", dependencies=auth)
+    def review_items(
+        round_id: int,
+        state: Annotated[list[ItemState], Query()] = [],  # noqa: B006
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> list[dict]:
+        with store.session() as session:
+            _round(session, round_id)
+            statement = select(ReviewItem).where(ReviewItem.round_id == round_id).order_by(ReviewItem.website_number)
+            if state:
+                statement = statement.where(ReviewItem.state.in_(state))
+            return [item_dict(i) for i in session.scalars(statement.offset(offset).limit(limit))]
+
+    @app.post("/reviews/{round_id}/done", dependencies=auth)
+    def review_done(round_id: int, body: ReviewDoneIn) -> dict:
+        with store.session() as session:
+            _round(session, round_id)
+        report = AnnualReview(config, store).record_done(round_id, list(body.websites), "API", actor=body.by)
+        return {"done": report.done, "already_done": report.already_done, "unknown": report.unknown}
+
+    @app.post("/reviews/{round_id}/close", dependencies=auth)
+    def review_close(round_id: int) -> dict:
+        with store.session() as session:
+            _round(session, round_id)
+        try:
+            report = AnnualReview(config, store).close(round_id, actor="api")
+        except ReviewError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        with store.session() as session:
+            return {**round_dict(session, session.get(ReviewRound, round_id)), "run": report.line()}
 
     @app.get("/metrics", dependencies=auth, response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
