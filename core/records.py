@@ -41,6 +41,7 @@ class Contact:
     mobile: str = ""
     phone: str = ""
     website_number: str | None = None
+    sms_rejected: str = ""  # the SMS gateway refused this mobile at the contact verification: its reason
 
 
 @dataclass
@@ -74,3 +75,19 @@ class ReviewItem:
     state: str  # waiting | notified | done
     sms_text: str = ""
     done_at: str = ""  # when the bureau's list (or an operator) recorded it done
+
+
+@dataclass(frozen=True)
+class ContactState:
+    """One contact's latest verification (seed 002 负责人联系方式核验), as `contact.unverified` reads it."""
+
+    role: str  # principal | leader
+    name: str
+    mobile: str
+    email: str
+    state: str  # sent | verified | bounced | expired
+    deadline: str  # YYYY-MM-DD HH:MM, Asia/Shanghai
+    email_state: str = ""  # "" | queued | sent | bounced
+    sms_state: str = ""  # "" | pending | sending | sent | rejected
+    sms_detail: str = ""
+    website_number: str | None = None

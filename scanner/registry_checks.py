@@ -15,7 +15,7 @@ from core.statuses import CANCELLED, FAILED
 from scanner import findings as findings_store
 from scanner.store.db import Store
 from scanner.store.models import Contact as ContactRow
-from scanner.store.models import Domain, Subject, Website
+from scanner.store.models import ContactVerification, Domain, Subject, Website
 
 BATCH = 2000
 
@@ -50,6 +50,7 @@ def load_views(store: Store) -> list[SubjectView]:
         ):
             if website_id in websites:
                 websites[website_id].domains.append(name)
+        rejected = _rejected_sms(session)
         for row in session.execute(
             select(ContactRow.subject_id, ContactRow.website_id, ContactRow.role, ContactRow.name, ContactRow.mobile,
                    ContactRow.phone)
@@ -57,10 +58,19 @@ def load_views(store: Store) -> list[SubjectView]:
             subject = subjects.get(row.subject_id)
             if subject is None or (row.website_id is not None and row.website_id not in websites):
                 continue
-            subject.contacts.append(
-                Contact(row.role, row.name, row.mobile, row.phone, number_of.get(row.website_id) if row.website_id else None)
-            )
+            website_number = number_of.get(row.website_id) if row.website_id else None
+            refused = rejected.get((subject.subject_number, website_number, row.role, row.mobile.strip()), "")
+            subject.contacts.append(Contact(row.role, row.name, row.mobile, row.phone, website_number, refused))
     return list(subjects.values())
+
+
+def _rejected_sms(session) -> dict[tuple, str]:
+    """(subject, website, role, mobile) -> the gateway's reason, where the latest contact verification's SMS to
+    that mobile was rejected (evidence for registry.phone_invalid)."""
+    latest: dict[tuple, ContactVerification] = {}
+    for row in session.scalars(select(ContactVerification).order_by(ContactVerification.id)):
+        latest[(row.subject_number, row.website_number, row.role, row.mobile)] = row
+    return {key: row.sms_detail or "rejected" for key, row in latest.items() if row.sms_state == "rejected"}
 
 
 def evaluate_subject(subject: SubjectView, index: RegistryIndex) -> list[findings_store.Verdicts]:

@@ -12,10 +12,10 @@ import hmac
 import logging
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -85,6 +85,13 @@ class ReviewIn(BaseModel):
 class ReviewDoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     websites: list[WebsiteNumber] = Field(min_length=1, max_length=100000)
+    by: str = Field(default="api", min_length=1, max_length=120)
+
+
+class VerifySendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subjects: list[Name] = Field(default_factory=list, max_length=100000)
+    again: bool = False
     by: str = Field(default="api", min_length=1, max_length=120)
 
 
@@ -300,6 +307,78 @@ def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
             raise HTTPException(status_code=409, detail=str(exc)) from None
         with store.session() as session:
             return {**round_dict(session, session.get(ReviewRound, round_id)), "run": report.line()}
+
+    # -- contact self-verification (负责人联系方式核验) -------------------------------------------------------------
+    from scanner.store.models import ContactVerification
+    from scanner.workflows.contacts import ROLE_LABELS, ContactVerifier, VerifyError, verification_dict
+    from scanner.workflows.contacts import STATES as VERIFY_STATES
+
+    def _verify_page(status: int, **context) -> HTMLResponse:
+        from scanner.reports.jinja import environment
+
+        values = {"provider": config.provider.name, "done": False, "fatal": False, "error": "", "who": "",
+                  "deadline": "", **context}
+        return HTMLResponse(environment().get_template("verify_page.html.j2").render(values), status_code=status)
+
+    def _who(row) -> str:
+        return f"{ROLE_LABELS.get(row.role, row.role)} {row.name}（{row.website_number or row.subject_number}）"
+
+    @app.get("/verify/{token}", include_in_schema=False)
+    def verify_form(token: Annotated[str, Path(max_length=120)]) -> HTMLResponse:
+        """The public page a contact opens from the verification mail: no operator token."""
+        from scanner.notices.compose import local_time
+
+        try:
+            row = ContactVerifier(config, store).check_token(token)
+        except VerifyError as exc:
+            return _verify_page(404 if "无效" in str(exc) else 410, fatal=True, error=str(exc))
+        return _verify_page(200, who=_who(row), deadline=local_time(row.deadline))
+
+    @app.post("/verify/{token}", include_in_schema=False)
+    def verify_code(token: Annotated[str, Path(max_length=120)],
+                    code: Annotated[str, Form(max_length=20)] = "") -> HTMLResponse:
+        from scanner.notices.compose import local_time
+
+        verifier = ContactVerifier(config, store)
+        try:
+            row = verifier.check_token(token)
+        except VerifyError as exc:
+            return _verify_page(404 if "无效" in str(exc) else 410, fatal=True, error=str(exc))
+        try:
+            verifier.verify(token, code)
+        except VerifyError as exc:
+            locked = "锁定" in str(exc)
+            return _verify_page(403 if locked else 400, fatal=locked, error=str(exc), who=_who(row),
+                                deadline=local_time(row.deadline))
+        return _verify_page(200, done=True, who=_who(row))
+
+    @app.get("/contacts/verifications", dependencies=auth)
+    def list_verifications(
+        state: Annotated[list[str], Query(max_length=10)] = [],  # noqa: B006
+        subject: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> list[dict]:
+        unknown = [s for s in state if s not in VERIFY_STATES]
+        if unknown:
+            raise HTTPException(status_code=422, detail=f"state: unknown {unknown[0]!r}; one of {', '.join(VERIFY_STATES)}")
+        statement = select(ContactVerification).order_by(ContactVerification.id)
+        if state:
+            statement = statement.where(ContactVerification.state.in_(state))
+        if subject:
+            statement = statement.where(ContactVerification.subject_number == subject)
+        with store.session() as session:
+            return [verification_dict(r) for r in session.scalars(statement.offset(offset).limit(limit))]
+
+    @app.post("/contacts/verify", status_code=202, dependencies=auth)
+    def send_verifications(body: VerifySendIn) -> dict:
+        try:
+            report = ContactVerifier(config, store).send(list(body.subjects), again=body.again, actor=body.by)
+        except VerifyError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        return {"created": report.created, "skipped": report.skipped, "no_channel": report.no_channel,
+                "sms_sent": report.sms_sent, "sms_rejected": report.sms_rejected, "sms_waiting": report.sms_waiting,
+                "run": report.line()}
 
     @app.get("/metrics", dependencies=auth, response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:

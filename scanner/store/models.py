@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -360,3 +361,30 @@ class ReviewItem(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     done_source: Mapped[str] = mapped_column(Text, default="")
+
+
+class ContactVerification(Base):
+    """One verification of one 主体负责人 or 网站负责人 (seed 002 负责人联系方式核验): a link and a code by email, the
+    code by SMS. state: sent -> verified | bounced (every channel tried failed) | expired (the deadline passed).
+
+    The code is never stored: it is an HMAC of the row (contacts.secret), so an SMS sent again says the same."""
+
+    __tablename__ = "contact_verifications"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subject_number: Mapped[str] = mapped_column(String(64), index=True)
+    website_number: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))  # principal | leader
+    name: Mapped[str] = mapped_column(Text, default="")
+    mobile: Mapped[str] = mapped_column(String(64), default="")
+    email: Mapped[str] = mapped_column(Text, default="")
+    nonce: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_outbox_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    email_state: Mapped[str] = mapped_column(String(16), default="")  # "" (no email) | queued | sent | bounced
+    sms_state: Mapped[str] = mapped_column(String(16), default="")  # "" (no SMS) | pending | sending | sent | rejected
+    sms_detail: Mapped[str] = mapped_column(Text, default="")
+    judged: Mapped[bool] = mapped_column(Boolean, default=False)  # its contact.unverified outcome is stored

@@ -11,7 +11,7 @@ import pytest
 import checks
 from checks.registry import RegistryIndex
 from core.observation import load
-from core.records import Contact, PreApproval, ReviewItem, SiteRecord, SubjectView, WebsiteView
+from core.records import Contact, ContactState, PreApproval, ReviewItem, SiteRecord, SubjectView, WebsiteView
 from core.statuses import FAILED, PASSED
 
 HERE = Path(__file__).resolve().parents[1] / "checks"
@@ -24,7 +24,7 @@ def _subject(data: dict) -> SubjectView:
                           "websites": [WebsiteView(**w) for w in data["websites"]]})
 
 
-WORKFLOW_ITEMS = {"review.not_done": ReviewItem}  # the record each workflow check reads
+WORKFLOW_ITEMS = {"review.not_done": ReviewItem, "contact.unverified": ContactState}  # the record each workflow check reads
 
 
 def outcome_of(code: str, data: dict):

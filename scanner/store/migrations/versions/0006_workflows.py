@@ -1,4 +1,4 @@
-"""workflows with customers: annual review rounds and their websites
+"""workflows with customers: annual review rounds and their websites, contact verifications
 
 Revision ID: 0006
 Revises: 0005
@@ -68,6 +68,36 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_review_items_state"), ["state"], unique=False)
 
 
+    op.create_table(
+        "contact_verifications",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("subject_number", sa.String(length=64), nullable=False),
+        sa.Column("website_number", sa.String(length=64), nullable=True),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("mobile", sa.String(length=64), nullable=False),
+        sa.Column("email", sa.Text(), nullable=False),
+        sa.Column("nonce", sa.String(length=64), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deadline", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("email_outbox_id", sa.BigInteger(), nullable=True),
+        sa.Column("email_state", sa.String(length=16), nullable=False),
+        sa.Column("sms_state", sa.String(length=16), nullable=False),
+        sa.Column("sms_detail", sa.Text(), nullable=False),
+        sa.Column("judged", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_verifications")),
+    )
+    with op.batch_alter_table("contact_verifications", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_contact_verifications_subject_number"), ["subject_number"], unique=False)
+        batch_op.create_index(batch_op.f("ix_contact_verifications_website_number"), ["website_number"], unique=False)
+        batch_op.create_index(batch_op.f("ix_contact_verifications_state"), ["state"], unique=False)
+        batch_op.create_index(batch_op.f("ix_contact_verifications_deadline"), ["deadline"], unique=False)
+
+
 def downgrade() -> None:
+    op.drop_table("contact_verifications")
     op.drop_table("review_items")
     op.drop_table("review_rounds")
