@@ -47,6 +47,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 STATE_LABELS = {"open": "待通知", "notified": "已通知", "extended": "已延期", "overdue": "已逾期", "escalated": "待取消接入",
                 "resolved": "已整改", "waived": "已豁免（误报）"}
 PAGE_SIZES = (50, 100, 200, 500)
+VERIFY_LABELS = {"sent": "已发送，待核验", "verified": "已核验", "bounced": "邮件退回且短信失败", "expired": "逾期未核验"}
 REVIEW_ITEM_LABELS = {"waiting": "备案中（待备案成功）", "due": "待通知", "notified": "已通知，待完成", "done": "已完成",
                       "dropped": "已不在我司接入"}
 PAGE_SIZE = 100
@@ -537,6 +538,41 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
         if report.unknown:
             text += f"，{len(report.unknown)} 个备案号不在本轮年审中（如 {report.unknown[0]}）"
         return text
+
+    # -- contact self-verification (负责人联系方式核验) --------------------------------------------------------
+    from scanner.store.models import ContactVerification
+    from scanner.workflows.contacts import STATES as VERIFY_STATES
+    from scanner.workflows.contacts import ContactVerifier, VerifyError, verification_dict
+
+    @router.get("/contacts")
+    def contacts(request: Request, state: str = "", page_no: Annotated[int, Query(alias="page")] = 1,
+                 size: int = PAGE_SIZE) -> HTMLResponse:
+        check_login(request)
+        if state and state not in VERIFY_STATES:
+            raise HTTPException(422, f"没有“{state[:50]}”这种核验状态")
+        statement = select(ContactVerification)
+        if state:
+            statement = statement.where(ContactVerification.state == state)
+        with store.session() as session:
+            pager = _pager(session, statement, page_no, size)
+            rows = [verification_dict(r) for r in session.scalars(
+                statement.order_by(ContactVerification.id.desc()).offset(pager.offset).limit(pager.size))]
+            counts = dict(session.execute(select(ContactVerification.state, func.count())
+                                          .group_by(ContactVerification.state)).all())
+        return page("contacts", request, rows=rows, pager=pager, sizes=PAGE_SIZES, f={"state": state},
+                    pager_base="/console/contacts", states=VERIFY_STATES, labels=VERIFY_LABELS, counts=counts,
+                    ready=len(config.contacts.secret) >= 16)
+
+    @router.post("/contacts/verify")
+    def contacts_verify(request: Request, subject: Annotated[str, Form(max_length=64)] = "",
+                        csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_post(request, csrf)
+        try:
+            report = ContactVerifier(config, store).send([subject.strip()] if subject.strip() else [], actor="console")
+        except VerifyError as exc:
+            return back("/contacts", f"未能发送：{exc}")
+        return back("/contacts", f"已发送 {report.created} 份核验（{report.skipped} 个联系人已有进行中或已完成的核验），"
+                    f"短信成功 {report.sms_sent}、被拒收 {report.sms_rejected}、待重试 {report.sms_waiting}")
 
     def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
         titles = {400: "请求有误", 401: "需要登录", 403: "已拒绝", 404: "找不到页面", 405: "不支持此操作",

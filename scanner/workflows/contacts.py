@@ -141,7 +141,7 @@ class VerifyReport:
     def line(self) -> str:
         parts = [f"{n} {label}" for label, n in (
             ("contacts", self.contacts), ("verifications sent", self.created), ("already open or verified", self.skipped),
-            ("without mobile or email", self.no_channel), ("SMS sent", self.sms_sent), ("SMS rejected", self.sms_rejected),
+            ("unreachable (no email; no mobile or no SMS gateway)", self.no_channel), ("SMS sent", self.sms_sent), ("SMS rejected", self.sms_rejected),
             ("SMS waiting for the gateway", self.sms_waiting), ("bounced", self.bounced), ("expired", self.expired),
         ) if n]
         text = (", ".join(parts) or "no changes") + f"; {self.messages} mails queued"
@@ -184,8 +184,8 @@ class ContactVerifier:
             if previous is not None and (previous.state in OPEN_STATES or (previous.state == VERIFIED and not again)):
                 report.skipped += 1
                 continue
-            if not contact["mobile"] and not contact["email"]:
-                report.no_channel += 1
+            if not contact["email"] and not (contact["mobile"] and self.sms is not None):
+                report.no_channel += 1  # no email, and no mobile or no SMS gateway to reach it
                 continue
             with self.store.transaction() as session:  # one contact per transaction: a rerun sends nothing twice
                 row = ContactVerification(

@@ -119,3 +119,30 @@ def test_the_console_runs_a_round(app, tmp_path):
     assert "未能结束" in early.text
     assert client.get(f"/console/reviews/{HUGE}").status_code == 404
     assert client.get("/console/reviews/1?state=nonsense").status_code == 422
+
+
+def test_the_console_and_api_send_contact_verifications(app, tmp_path):
+    application, store = app
+    client = TestClient(application)
+    assert client.post("/contacts/verify", json={}, headers=AUTH).status_code == 400  # no contacts.secret yet
+    assert login(client).status_code == 303
+    page = client.get("/console/contacts")
+    assert page.status_code == 200 and "contacts.secret" in page.text
+    config_path = tmp_path / "beian.toml"
+    config_path.write_text(config_path.read_text(encoding="utf-8") + '[contacts]\nsecret = "0123456789abcdef0123"\n',
+                           encoding="utf-8")
+    client = TestClient(create_app(load_config(config_path), store, now=Clock()))
+    assert login(client).status_code == 303
+    csrf = form_csrf(client.get("/console/contacts").text)
+    assert client.post("/console/contacts/verify", data={"subject": ""}, headers={"Origin": BASE},
+                       follow_redirects=False).status_code == 403
+    sent = client.post("/console/contacts/verify", data={"subject": "鄂ICP备20001001号", "csrf": csrf},
+                       headers={"Origin": BASE})
+    assert "已发送 1 份核验" in sent.text  # the principal by email; the leader has a mobile, but no SMS gateway
+    listed = client.get("/contacts/verifications?state=sent", headers=AUTH).json()
+    assert [(v["role"], v["name"], v["email_state"], v["sms_state"]) for v in listed] == [
+        ("principal", "王强", "queued", "")]
+    assert client.get("/contacts/verifications?state=nonsense", headers=AUTH).status_code == 422
+    assert client.post("/contacts/verify", json={"subjects": ["鄂ICP备20001001号"]}, headers=AUTH).json()["skipped"] == 1
+    with store.session() as session:
+        assert [m.kind for m in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "verify"))] == ["verify"]
