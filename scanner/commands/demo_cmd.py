@@ -162,6 +162,8 @@ def _annual_review(config_data: dict, workdir: Path, box: Sandbox) -> None:
     data["database"] = f"sqlite:///{database}"
     data.setdefault("provider", {}).setdefault("code", "002")
     data["notices"]["outbox_dir"] = str(workdir / "review-outbox")
+    data["contacts"] = {"secret": "demo-secret-not-for-production", "sms_webhook_url": box.sms_url,
+                        "sms_token": box.sms.token}
     config = parse_config(data, "demo")
     store = Store(f"sqlite:///{database}")
     try:
@@ -182,5 +184,28 @@ def _annual_review(config_data: dict, workdir: Path, box: Sandbox) -> None:
         listing.write_text("序号,网站备案号\n1,鄂ICP备20001001号-1\n", encoding="utf-8")
         print(f"\n  the bureau's list of completed websites: {review.import_done(round_.id, listing, actor='demo').line()}")
         print(f"  next: beian --config … annual-review show {round_.id}; the round's end opens review.not_done cases")
+        _contacts(config, store, box)
     finally:
         store.dispose()
+
+
+def _contacts(config: Config, store, box: Sandbox) -> None:
+    """The contact self-verification on the same small registry: the mails, the SMS the gateway recorded."""
+    import re
+
+    from scanner.notices.deliver import Sender
+    from scanner.workflows.contacts import ContactVerifier
+
+    print("\ncontact self-verification (负责人联系方式核验) on the same registry:")
+    report = ContactVerifier(config, store).send(actor="demo")
+    print(f"  {report.line()}")
+    before = len(box.smtp.messages)
+    Sender(config, store, sleep=lambda _s: None).run()
+    mails = [m.message() for m in box.smtp.messages[before:] if m.message()["X-Beian-Kind"] == "verify"]
+    if mails:
+        text = mails[0].get_body(("plain",)).get_content()
+        link = re.search(r"https?://\S+/verify/\S+", text)
+        print(f"  mail to {mails[0]['To']}: {mails[0]['Subject']}")
+        print(f"    link {link.group(0) if link else '?'} (served by `beian serve` at /verify/…)")
+    if box.sms.messages:
+        print(f"  SMS to {box.sms.messages[0]['to']} (sandbox gateway): {box.sms.messages[0]['text']}")
