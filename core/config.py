@@ -450,6 +450,17 @@ class ContactsConfig:
 
 
 @dataclass(frozen=True)
+class LookupConfig:
+    """The MIIT cross-check (是否备案查询, seeds 003/004) through a filing query service. Off unless `url` is set: the
+    product never asks a public service on its own."""
+
+    url: str = setting("", lambda v, k: _url(v, k, ("http", "https")))  # base URL of the query service; empty = off
+    token: str = setting("", _string)  # credentials: Authorization: Bearer …
+    rate_per_s: float = setting(1.0, _positive_float)  # queries per second, at most
+    timeout_s: float = setting(10.0, _positive_float)
+
+
+@dataclass(frozen=True)
 class Config:
     database: str = DEFAULT_DATABASE
     provider: ProviderConfig = field(default_factory=ProviderConfig)
@@ -465,6 +476,7 @@ class Config:
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     domains: DomainsConfig = field(default_factory=DomainsConfig)
     contacts: ContactsConfig = field(default_factory=ContactsConfig)
+    lookup: LookupConfig = field(default_factory=LookupConfig)
     source: str = "<defaults>"
 
 

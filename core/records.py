@@ -91,3 +91,23 @@ class ContactState:
     sms_state: str = ""  # "" | pending | sending | sent | rejected
     sms_detail: str = ""
     website_number: str | None = None
+
+
+@dataclass(frozen=True)
+class LookupAnswer:
+    day: str  # YYYY-MM-DD, Asia/Shanghai
+    answer: str  # found | not_found | unknown
+    reason: str = ""
+    record: dict = field(default_factory=dict)  # found: subject_number, subject_name, website_number, domains, status
+
+
+@dataclass(frozen=True)
+class MiitCrossCheck:
+    """Our record of one website beside what the filing query service (MIIT 是否备案查询) answered, newest last."""
+
+    website_number: str
+    subject_number: str
+    subject_name: str
+    status: str
+    domains: tuple[str, ...]
+    answers: tuple[LookupAnswer, ...] = ()

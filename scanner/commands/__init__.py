@@ -6,6 +6,7 @@ from scanner.commands import (
     cases_cmd,
     contacts_cmd,
     demo_cmd,
+    miit_cmd,
     notices_cmd,
     registry_cmd,
     report_cmd,
@@ -16,5 +17,5 @@ from scanner.commands import (
 
 
 def register(sub) -> None:
-    for module in (registry_cmd, scan_cmd, report_cmd, cases_cmd, review_cmd, contacts_cmd, notices_cmd, serve_cmd, demo_cmd):
+    for module in (registry_cmd, scan_cmd, report_cmd, cases_cmd, review_cmd, contacts_cmd, miit_cmd, notices_cmd, serve_cmd, demo_cmd):
         module.register(sub)

@@ -12,6 +12,7 @@ from typing import Any
 
 from scanner.sandbox.dns_server import DnsResolver, start_dns
 from scanner.sandbox.http_server import HttpProtocol
+from scanner.sandbox.lookup import LookupService
 from scanner.sandbox.rdap import RdapRouter
 from scanner.sandbox.sms import SmsGateway
 from scanner.sandbox.smtp import CaptureHandler
@@ -26,7 +27,7 @@ class SandboxError(Exception):
 
 
 class Sandbox:
-    """DNS, web, RDAP, SMTP and SMS-gateway servers for one world, on loopback only.
+    """DNS, web, RDAP, SMTP, SMS-gateway and filing-lookup servers for one world, on loopback only.
 
     `extra_addresses` get web listeners too (tests use one to record connects that must not happen).
     """
@@ -58,6 +59,8 @@ class Sandbox:
         self.smtp = CaptureHandler(maildir)
         self.sms = SmsGateway()
         self.sms_port = 0
+        self.lookup = LookupService()
+        self.lookup_port = 0
         self.dns: DnsResolver | None = None
         self.rdap_port = 0
         self.smtp_port = 0
@@ -118,6 +121,9 @@ class Sandbox:
         sms = await loop.create_server(lambda: HttpProtocol(self.sms, "http"), self.dns_host, 0)
         self.sms_port = sms.sockets[0].getsockname()[1]
         self._closables.append(sms)
+        lookup = await loop.create_server(lambda: HttpProtocol(self.lookup, "http"), self.dns_host, 0)
+        self.lookup_port = lookup.sockets[0].getsockname()[1]
+        self._closables.append(lookup)
         await self._start_smtp()
 
     async def _start_smtp(self) -> None:
@@ -192,6 +198,10 @@ class Sandbox:
     @property
     def rdap_url(self) -> str:
         return f"http://{self.dns_host}:{self.rdap_port}"
+
+    @property
+    def lookup_url(self) -> str:
+        return f"http://{self.dns_host}:{self.lookup_port}"
 
     @property
     def sms_url(self) -> str:

@@ -388,3 +388,18 @@ class ContactVerification(Base):
     sms_state: Mapped[str] = mapped_column(String(16), default="")  # "" (no SMS) | pending | sending | sent | rejected
     sms_detail: Mapped[str] = mapped_column(Text, default="")
     judged: Mapped[bool] = mapped_column(Boolean, default=False)  # its contact.unverified outcome is stored
+
+
+class FilingLookupAnswer(Base):
+    """One answer of the filing query service (MIIT 是否备案查询) about one of our websites: found (with the record),
+    not_found (an explicit "no record"), or unknown (empty, rate-limited, captcha, error: could not check)."""
+
+    __tablename__ = "filing_lookups"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    website_number: Mapped[str] = mapped_column(String(64), index=True)
+    subject_number: Mapped[str] = mapped_column(String(64), index=True)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    day: Mapped[str] = mapped_column(String(10))  # the local date (Asia/Shanghai) of the answer
+    answer: Mapped[str] = mapped_column(String(16))  # found | not_found | unknown
+    reason: Mapped[str] = mapped_column(Text, default="")
+    record: Mapped[dict] = mapped_column(JSON, default=dict)

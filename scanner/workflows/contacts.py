@@ -269,8 +269,11 @@ class ContactVerifier:
                     report.sms_rejected += 1
 
     def _sms_text(self, secret: str, row: ContactVerification) -> str:
+        """The code alone; a contact without an email on record gets the link in the SMS too (else they could
+        not reach the page)."""
+        where = "核验邮件的链接页面" if row.email else f"核验页面 {self.link(token_of(secret, row))} "
         return (f"【{self.config.provider.name}】备案{ROLE_LABELS.get(row.role, '负责人')}联系方式核验验证码：{code_of(secret, row)}，"
-                f"请于 {local_time(row.deadline)} 前在核验邮件的链接页面填写。如非本人备案，请忽略本短信。")
+                f"请于 {local_time(row.deadline)} 前在{where}填写。如非本人备案，请忽略本短信。")
 
     # -- the public page -------------------------------------------------------------------------------------------
     def check_token(self, token: str) -> ContactVerification:

@@ -101,6 +101,7 @@ def test_contacts_verify_by_mail_and_sms_and_the_rest_become_cases(world, monkey
     sms = {m["to"]: m["text"] for m in box.sms.messages}
     assert sorted(sms) == ["13912345678", "18612345678", "19912345678"]
     assert code in sms["18612345678"] and "http" not in sms["18612345678"]  # the code alone, no link
+    assert "https://beian.cloud.example.cn/verify/" in sms["19912345678"]  # no email on record: the link by SMS
     assert box.sms.refused == [{"to": "18912340000", "text": box.sms.refused[0]["text"]}]
 
     # nothing is sent twice

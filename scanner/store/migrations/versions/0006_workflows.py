@@ -1,4 +1,4 @@
-"""workflows with customers: annual review rounds and their websites, contact verifications
+"""workflows with customers: annual review rounds and their websites, contact verifications, MIIT lookups
 
 Revision ID: 0006
 Revises: 0005
@@ -97,7 +97,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contact_verifications_deadline"), ["deadline"], unique=False)
 
 
+    op.create_table(
+        "filing_lookups",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("website_number", sa.String(length=64), nullable=False),
+        sa.Column("subject_number", sa.String(length=64), nullable=False),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("answer", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("record", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_filing_lookups")),
+    )
+    with op.batch_alter_table("filing_lookups", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_filing_lookups_website_number"), ["website_number"], unique=False)
+        batch_op.create_index(batch_op.f("ix_filing_lookups_subject_number"), ["subject_number"], unique=False)
+
+
 def downgrade() -> None:
+    op.drop_table("filing_lookups")
     op.drop_table("contact_verifications")
     op.drop_table("review_items")
     op.drop_table("review_rounds")
