@@ -21,7 +21,8 @@ def register(sub) -> None:
         "demo",
         help="run the product on the built-in sandbox (no network, no services needed)",
         description="Starts the sample world (DNS, web, RDAP and SMTP servers on loopback), imports its registry, "
-        "scans it and lists the findings, then runs an annual review round (湖北年审) on a small 鄂 registry of its own. "
+        "scans it and lists the findings, then runs an annual review round (湖北年审), the contact verification and the "
+        "MIIT cross-check on a small 鄂 registry of its own. "
         "Needs ports 80 and 443 on 127.x addresses (root or CAP_NET_BIND_SERVICE).",
     )
     p.add_argument("--workdir", default="beian-demo", help="where the demo keeps its database and config "
@@ -185,6 +186,7 @@ def _annual_review(config_data: dict, workdir: Path, box: Sandbox) -> None:
         print(f"\n  the bureau's list of completed websites: {review.import_done(round_.id, listing, actor='demo').line()}")
         print(f"  next: beian --config … annual-review show {round_.id}; the round's end opens review.not_done cases")
         _contacts(config, store, box)
+        _miit(config_data, database, box)
     finally:
         store.dispose()
 
@@ -209,3 +211,29 @@ def _contacts(config: Config, store, box: Sandbox) -> None:
         print(f"    link {link.group(0) if link else '?'} (served by `beian serve` at /verify/…)")
     if box.sms.messages:
         print(f"  SMS to {box.sms.messages[0]['to']} (sandbox gateway): {box.sms.messages[0]['text']}")
+
+
+def _miit(config_data: dict, database: Path, box: Sandbox) -> None:
+    """The MIIT cross-check on the same registry, against the sandbox's filing query service: one website as MIIT
+    has it, one with another subject name, one MIIT has no record of (a finding only on a second day)."""
+    from scanner.store.db import Store
+    from scanner.workflows.miit import CrossCheck
+
+    print("\nMIIT cross-check (是否备案查询) against the sandbox's filing query service:")
+    data = json.loads(json.dumps(config_data))
+    data["database"] = f"sqlite:///{database}"
+    data["lookup"] = {"url": box.lookup_url, "token": box.lookup.token, "rate_per_s": 100}
+    config = parse_config(data, "demo")
+    lookup = box.lookup
+    lookup.records["鄂ICP备20001001号-1"] = {"website_number": "鄂ICP备20001001号-1", "subject_number": "鄂ICP备20001001号",
+                                           "subject_name": "武汉甲信息技术有限公司", "domains": ["jia-hb.cn"], "status": "已备案"}
+    lookup.records["鄂ICP备20001001号-2"] = {**lookup.records["鄂ICP备20001001号-1"], "website_number": "鄂ICP备20001001号-2",
+                                           "domains": ["shop.jia-hb.cn"], "subject_name": "武汉甲科技有限公司"}
+    lookup.behaviour["鄂ICP备20001002号-1"] = "not_found"
+    store = Store(f"sqlite:///{database}")
+    try:
+        print(f"  {CrossCheck(config, store).run().line()}")
+        print("  (an explicit 'no record' becomes filing.unknown_at_miit only when a second day says it again; empty, "
+              "rate-limited and captcha answers never do)")
+    finally:
+        store.dispose()

@@ -88,6 +88,12 @@ class ReviewDoneIn(BaseModel):
     by: str = Field(default="api", min_length=1, max_length=120)
 
 
+class MiitCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    websites: list[Name] = Field(default_factory=list, max_length=10000)
+    limit: int | None = Field(default=None, ge=1, le=100000)
+
+
 class VerifySendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subjects: list[Name] = Field(default_factory=list, max_length=100000)
@@ -379,6 +385,33 @@ def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
         return {"created": report.created, "skipped": report.skipped, "no_channel": report.no_channel,
                 "sms_sent": report.sms_sent, "sms_rejected": report.sms_rejected, "sms_waiting": report.sms_waiting,
                 "run": report.line()}
+
+    # -- MIIT cross-check (是否备案查询) ---------------------------------------------------------------------------
+    from scanner.store.models import FilingLookupAnswer
+    from scanner.workflows.miit import CrossCheck, LookupError_
+
+    @app.post("/miit/checks", dependencies=auth)
+    def miit_check(body: MiitCheckIn) -> dict:
+        """Ask the configured filing query service now (synchronously: use `websites` or `limit` for a few)."""
+        try:
+            report = CrossCheck(config, store).run(list(body.websites) or None, body.limit)
+        except LookupError_ as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return {"asked": report.asked, "answers": report.by_answer, "findings": report.findings, "run": report.line()}
+
+    @app.get("/miit/answers", dependencies=auth)
+    def miit_answers(
+        website: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> list[dict]:
+        statement = select(FilingLookupAnswer).order_by(FilingLookupAnswer.id.desc())
+        if website:
+            statement = statement.where(FilingLookupAnswer.website_number == website)
+        with store.session() as session:
+            return [{"website_number": a.website_number, "subject_number": a.subject_number,
+                     "asked_at": shanghai_iso(a.asked_at), "day": a.day, "answer": a.answer, "reason": a.reason,
+                     "record": a.record or {}} for a in session.scalars(statement.offset(offset).limit(limit))]
 
     @app.get("/metrics", dependencies=auth, response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:

@@ -574,6 +574,39 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
         return back("/contacts", f"已发送 {report.created} 份核验（{report.skipped} 个联系人已有进行中或已完成的核验），"
                     f"短信成功 {report.sms_sent}、被拒收 {report.sms_rejected}、待重试 {report.sms_waiting}")
 
+    # -- MIIT cross-check (是否备案查询) -------------------------------------------------------------------------
+    from scanner.store.models import FilingLookupAnswer
+    from scanner.workflows.miit import CrossCheck, LookupError_
+
+    @router.get("/miit")
+    def miit(request: Request, website: str = "", page_no: Annotated[int, Query(alias="page")] = 1,
+             size: int = PAGE_SIZE) -> HTMLResponse:
+        check_login(request)
+        statement = select(FilingLookupAnswer)
+        if website.strip():
+            statement = statement.where(FilingLookupAnswer.website_number == website.strip())
+        with store.session() as session:
+            pager = _pager(session, statement, page_no, size)
+            rows = list(session.scalars(statement.order_by(FilingLookupAnswer.id.desc()).offset(pager.offset)
+                                        .limit(pager.size)))
+            answers = [{"website_number": a.website_number, "day": a.day, "asked_at": shanghai_iso(a.asked_at),
+                        "answer": a.answer, "reason": a.reason, "record": a.record or {}} for a in rows]
+            open_counts = dict(session.execute(select(Finding.check, func.count()).where(
+                Finding.check.in_(("filing.unknown_at_miit", "filing.registry_stale")), Finding.closed_at.is_(None))
+                .group_by(Finding.check)).all())
+        return page("miit", request, rows=answers, pager=pager, sizes=PAGE_SIZES, f={"website": website},
+                    pager_base="/console/miit", configured=bool(config.lookup.url), open_counts=open_counts)
+
+    @router.post("/miit/check")
+    def miit_run(request: Request, website: Annotated[str, Form(min_length=1, max_length=64)],
+                 csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_post(request, csrf)
+        try:
+            report = CrossCheck(config, store).run([website.strip()])
+        except LookupError_ as exc:
+            return back("/miit", f"未能查询：{exc}")
+        return back(f"/miit?website={quote(website.strip())}", f"已查询：{report.line()}")
+
     def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
         titles = {400: "请求有误", 401: "需要登录", 403: "已拒绝", 404: "找不到页面", 405: "不支持此操作",
                   422: "参数不正确", 429: "请求过多", 500: "服务器内部错误"}

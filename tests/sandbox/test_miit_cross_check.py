@@ -117,3 +117,29 @@ def test_the_cross_check_is_off_unless_configured(world):
                           encoding="utf-8")
     result = run("miit", "check", ok=False)
     assert result.returncode == 2 and "lookup.url is not set" in result.stderr and box.lookup.queries == []
+
+
+def test_the_api_and_console_ask_the_service(world, monkeypatch):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from core.config import load_config
+    from scanner.serve.api import create_app
+
+    box, run, store = world
+    box.lookup.records[number(1)] = record(1)
+    box.lookup.behaviour[number(2)] = "captcha"
+    monkeypatch.setenv("BEIAN_NOW", run.now)
+    client = TestClient(create_app(load_config(run.config), store))
+    asked = client.post("/miit/checks", json={"websites": [number(1), number(2)]})
+    assert asked.status_code == 200 and asked.json()["answers"] == {"found": 1, "unknown": 1}
+    answers = client.get("/miit/answers", params={"website": number(2)}).json()
+    assert [(a["answer"], a["reason"]) for a in answers] == [("unknown", "captcha")]
+    page = client.get("/console/miit")
+    assert page.status_code == 200 and "无法检查" in page.text and "有记录" in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    done = client.post("/console/miit/check", data={"website": number(1), "csrf": csrf},
+                       headers={"Origin": "http://testserver"})
+    assert done.status_code == 200 and "已查询" in done.text
+    assert len(box.lookup.queries) == 3
