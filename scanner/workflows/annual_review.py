@@ -183,16 +183,20 @@ def phone_entry(role: str, name: str, mobile: str) -> dict:
 def _phones(session: Session, website_ids: dict[int, str]) -> dict[str, list[dict]]:
     """Per website: its 网站负责人 mobile, then its subject's 主体负责人 mobile (either may send, seed Q11)."""
     out: dict[str, list[dict]] = defaultdict(list)
-    subject_of = dict(session.execute(select(Website.id, Website.subject_id).where(Website.id.in_(list(website_ids)))).all())
+    subject_of: dict[int, int] = {}
+    for chunk in _chunks(list(website_ids)):
+        subject_of.update(session.execute(select(Website.id, Website.subject_id).where(Website.id.in_(chunk))).all())
     principals: dict[int, dict] = {}
-    for row in session.execute(select(Contact.subject_id, Contact.name, Contact.mobile).where(
-            Contact.subject_id.in_(set(subject_of.values())), Contact.role == "principal", Contact.website_id.is_(None))):
-        if row.mobile.strip():
-            principals[row.subject_id] = phone_entry("principal", row.name, row.mobile.strip())
-    for row in session.execute(select(Contact.website_id, Contact.name, Contact.mobile).where(
-            Contact.website_id.in_(list(website_ids)), Contact.role == "leader")):
-        if row.mobile.strip():
-            out[website_ids[row.website_id]].append(phone_entry("leader", row.name, row.mobile.strip()))
+    for chunk in _chunks(sorted(set(subject_of.values()))):
+        for row in session.execute(select(Contact.subject_id, Contact.name, Contact.mobile).where(
+                Contact.subject_id.in_(chunk), Contact.role == "principal", Contact.website_id.is_(None))):
+            if row.mobile.strip():
+                principals[row.subject_id] = phone_entry("principal", row.name, row.mobile.strip())
+    for chunk in _chunks(list(website_ids)):
+        for row in session.execute(select(Contact.website_id, Contact.name, Contact.mobile).where(
+                Contact.website_id.in_(chunk), Contact.role == "leader")):
+            if row.mobile.strip():
+                out[website_ids[row.website_id]].append(phone_entry("leader", row.name, row.mobile.strip()))
     for website_id, number in website_ids.items():
         principal = principals.get(subject_of.get(website_id))
         if principal and all(p["mobile"] != principal["mobile"] for p in out[number]):
@@ -345,8 +349,12 @@ class AnnualReview:
         if without:
             report.no_recipient += without
             with self.store.transaction() as session:
-                raise_alert(session, self.config, self.now, "no_recipient",
-                            f"年审轮次 {round_id}：{without} 个网站无法通知，备案主体未登记客户邮箱或负责人邮箱")
+                row = session.get(ReviewRound, round_id)
+                if without > int((row.report or {}).get("no_recipient", 0)):  # alert once, and again when it grows
+                    row.report = {**(row.report or {}), "no_recipient": without}
+                    raise_alert(session, self.config, self.now, "no_recipient",
+                                f"年审轮次 {round_id}：{without} 个网站无法通知，备案主体未登记客户邮箱或负责人邮箱",
+                                review_round=round_id)
         round_ = self.get(round_id)
         for recipient, ids in by_recipient.items():
             with self.store.transaction() as session:  # one customer per transaction: a rerun sends nothing twice
