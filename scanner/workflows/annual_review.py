@@ -334,6 +334,8 @@ class AnnualReview:
     def _notify(self, round_id: int, report: ReviewReport, actor: str) -> None:
         from scanner.cases import recipients_for
 
+        if self.now.astimezone(SHANGHAI).date().isoformat() < self.get(round_id).starts_on:
+            return  # a round opened ahead of its first day mails its customers on that day (the sweep)
         with self.store.session() as session:
             pending = list(session.execute(select(ReviewItem.id, ReviewItem.subject_number).where(
                 ReviewItem.round_id == round_id, ReviewItem.state == DUE).order_by(ReviewItem.id)))

@@ -146,3 +146,19 @@ def test_the_console_and_api_send_contact_verifications(app, tmp_path):
     assert client.post("/contacts/verify", json={"subjects": ["鄂ICP备20001001号"]}, headers=AUTH).json()["skipped"] == 1
     with store.session() as session:
         assert [m.kind for m in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "verify"))] == ["verify"]
+
+
+def test_a_round_opened_ahead_of_its_first_day_mails_on_that_day(app, monkeypatch):
+    from core.config import Config, ProviderConfig
+    from scanner.workflows.annual_review import AnnualReview
+
+    _application, store = app
+    config = Config(provider=ProviderConfig(code="002"))
+    round_, report = AnnualReview(config, store).start("鄂", "2027-02-01", "2027-04-15")
+    assert report.messages == 0 and set(states(store).values()) == {"due"}
+    assert AnnualReview(config, store).sweep()[0][1].messages == 0  # still before the first day
+    monkeypatch.setenv("BEIAN_NOW", "2027-02-01T08:30:00+08:00")
+    assert AnnualReview(config, store).sweep()[0][1].messages == 1
+    assert set(states(store).values()) == {"notified"}
+    with store.session() as session:
+        assert [m.kind for m in session.scalars(select(OutboxMessage))] == ["review"]
