@@ -5,7 +5,7 @@ root-cause order. Casework and interfaces read the declarations through `get(cod
 """
 
 from checks.framework import Check, Finding, Outcome, all_checks, codes, get
-from checks.judge import evaluate, evaluate_subject, evaluate_website, not_checked_reason
+from checks.judge import evaluate, evaluate_subject, evaluate_website, evaluate_workflow, not_checked_reason
 
 __all__ = ["Check", "Finding", "Outcome", "all_checks", "codes", "evaluate", "evaluate_subject", "evaluate_website",
-           "get", "not_checked_reason"]
+           "evaluate_workflow", "get", "not_checked_reason"]

@@ -54,6 +54,9 @@ class Needs(StrEnum):
     SHOWN_NUMBERS = "shown_numbers"
     REGISTRY = "registry"  # the registry alone: no crawl
     REGISTRATION = "registration"  # the filed domains' registration data (RDAP), looked up by the crawl
+    # the state of a provider workflow with the customer (annual review round, contact verification, MIIT
+    # cross-check): never run by a scan; the workflow calls `evaluate_workflow` on its own records
+    WORKFLOW = "workflow"
 
 
 class Scope(StrEnum):
@@ -109,6 +112,10 @@ class Check:
     @property
     def on_registry(self) -> bool:
         return self.needs == Needs.REGISTRY
+
+    @property
+    def on_workflow(self) -> bool:
+        return self.needs == Needs.WORKFLOW
 
     def summary(self, finding: Finding) -> str:
         if finding.summary:
@@ -167,8 +174,8 @@ def check(*, code: str, severity: str, title: str, rule: str, remediation: str, 
             declared.setdefault("statuses", LIVE)
         declaration = Check(code=code, severity=severity, title=title, rule=rule, remediation=remediation, doc=doc,
                             fn=fn, **declared)
-        if declaration.needs == Needs.REGISTRY and declaration.scope == Scope.DOMAIN:
-            raise ValueError(f"{code}: a registry check is about a website or a subject")
+        if declaration.needs in (Needs.REGISTRY, Needs.WORKFLOW) and declaration.scope == Scope.DOMAIN:
+            raise ValueError(f"{code}: a registry or workflow check is about a website or a subject")
         _CHECKS[code] = declaration
         fn.check = declaration
         return fn

@@ -22,7 +22,7 @@ from .framework import Check, Needs, Outcome, Scope, all_checks, get, not_checke
 
 def _site_checks() -> list[Check]:
     """Observation checks, each after the checks it declares it comes after (a stable topological order)."""
-    pending = [c for c in all_checks() if not c.on_registry]
+    pending = [c for c in all_checks() if not (c.on_registry or c.on_workflow)]
     ordered: list[Check] = []
     placed: set[str] = set()
     while pending:
@@ -140,3 +140,12 @@ def evaluate_website(website: WebsiteView, subject: SubjectView, index) -> list[
         elif c.website_fn is not None:
             outcomes.append(run(c, website, subject, index, fn=c.website_fn))
     return outcomes
+
+
+def evaluate_workflow(code: str, item) -> Outcome:
+    """One workflow check (declared with needs=WORKFLOW) on one record of its workflow: a review item, a
+    contact's verification, a cross-check's answers. Scans never run these."""
+    declaration = get(code)
+    if not declaration.on_workflow:
+        raise ValueError(f"{code} is not a workflow check")
+    return run(declaration, item)

@@ -89,6 +89,32 @@ def mobile_segments() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def segment_carriers() -> dict[str, str]:
+    """3-digit segment -> carrier (中国移动, 中国联通, 中国电信, 中国广电), from the segment table."""
+    lines = (DATA / "mobile_segments.tsv").read_text(encoding="utf-8").splitlines()
+    return {parts[0]: parts[1] for parts in (line.split("\t") for line in lines if line.strip() and not line.startswith("#"))}
+
+
+@lru_cache(maxsize=4096)
+def carrier_of(mobile: str) -> str | None:
+    """The carrier a mainland mobile number belongs to by its segment: libphonenumber's carrier data (zh), the
+    segment table where it has none; None for a number that is not a mainland mobile. A number ported to
+    another carrier (携号转网) keeps its segment's carrier here: no public data says otherwise."""
+    import phonenumbers
+    from phonenumbers import carrier
+
+    digits = mobile_key(mobile)
+    if len(digits) != 11 or not digits.startswith("1"):
+        return None
+    try:
+        number = phonenumbers.parse(digits, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    name = carrier.name_for_number(number, "zh") if phonenumbers.is_valid_number(number) else ""
+    return name or segment_carriers().get(digits[:3])
+
+
+@lru_cache(maxsize=1)
 def approved_suffixes() -> frozenset[str]:
     lines = (DATA / "miit_suffixes.txt").read_text(encoding="utf-8").splitlines()
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))

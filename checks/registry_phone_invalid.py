@@ -1,6 +1,9 @@
 """registry.phone_invalid: a mobile number is malformed or its segment cannot receive the MIIT SMS;
 landline fields are checked for form.
 
+A mobile the SMS gateway rejected at the contact verification (`beian contacts verify`) fails too, with the
+gateway's reason.
+
 Seed 002 (联系方式是否真实准确: 手机号码须为备案本人电话，并且有效可拨通); seed 001 (主体信息 Q7 备案手机号码必须填写本省的么).
 """
 
@@ -75,7 +78,8 @@ def phone_invalid(subject: SubjectView, index: RegistryIndex) -> Finding | list[
     for contact in subject.contacts:
         where = ROLES.get(contact.role, contact.role) + (f"（{contact.website_number}）" if contact.website_number else "")
         if contact.mobile.strip():
-            problem = mobile_problem(contact.mobile.strip())
+            problem = mobile_problem(contact.mobile.strip()) or (
+                f"联系方式核验短信被拒收（{contact.sms_rejected}）" if contact.sms_rejected else None)
             if problem:
                 problems.append({"contact": where, "name": contact.name, "field": "mobile",
                                  "value": contact.mobile, "problem": problem})

@@ -439,6 +439,30 @@ class DomainsConfig:
 
 
 @dataclass(frozen=True)
+class ContactsConfig:
+    """Contact self-verification (负责人联系方式核验, seed 002): a link and a six-digit code by email, the code by SMS."""
+
+    secret: str = setting("", _string)  # HMAC key of the verification links and codes; required to send them
+    public_url: str = setting("", lambda v, k: _url(v, k, ("http", "https")))  # what customers open: `beian serve` as they reach it; empty: http://<serve.listen>
+    working_days: int = setting(10, _positive_int)  # the verification period, Chinese working days ([deadlines] time_of_day)
+    max_attempts: int = setting(5, _positive_int)  # wrong codes before a verification locks
+    sms_webhook_url: str = setting("", lambda v, k: _url(v, k, ("http", "https")))  # POST {"to", "text"}; empty: email only
+    sms_token: str = setting("", _string)  # Authorization: Bearer … for the webhook
+    sms_timeout_s: float = setting(10.0, _positive_float)
+
+
+@dataclass(frozen=True)
+class LookupConfig:
+    """The MIIT cross-check (是否备案查询, seeds 003/004) through a filing query service. Off unless `url` is set: the
+    product never asks a public service on its own."""
+
+    url: str = setting("", lambda v, k: _url(v, k, ("http", "https")))  # base URL of the query service; empty = off
+    token: str = setting("", _string)  # credentials: Authorization: Bearer …
+    rate_per_s: float = setting(1.0, _positive_float)  # queries per second, at most
+    timeout_s: float = setting(10.0, _positive_float)
+
+
+@dataclass(frozen=True)
 class Config:
     database: str = DEFAULT_DATABASE
     provider: ProviderConfig = field(default_factory=ProviderConfig)
@@ -453,6 +477,8 @@ class Config:
     filing: FilingConfig = field(default_factory=FilingConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     domains: DomainsConfig = field(default_factory=DomainsConfig)
+    contacts: ContactsConfig = field(default_factory=ContactsConfig)
+    lookup: LookupConfig = field(default_factory=LookupConfig)
     source: str = "<defaults>"
 
 

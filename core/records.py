@@ -41,6 +41,7 @@ class Contact:
     mobile: str = ""
     phone: str = ""
     website_number: str | None = None
+    sms_rejected: str = ""  # the SMS gateway refused this mobile at the contact verification: its reason
 
 
 @dataclass
@@ -61,3 +62,52 @@ class SubjectView:
     province: str
     contacts: list[Contact] = field(default_factory=list)
     websites: list[WebsiteView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One website in an annual review round (湖北年审) when the round ends, as `review.not_done` reads it."""
+
+    website_number: str
+    round_label: str  # e.g. "鄂 2027-01-15 至 2027-04-15"
+    ends_on: str  # the round's last day, YYYY-MM-DD (Asia/Shanghai)
+    status: str  # 无变化 | 已更新 | 已注销; "" while the website is 备案中 (it waits)
+    state: str  # waiting | notified | done
+    sms_text: str = ""
+    done_at: str = ""  # when the bureau's list (or an operator) recorded it done
+
+
+@dataclass(frozen=True)
+class ContactState:
+    """One contact's latest verification (seed 002 负责人联系方式核验), as `contact.unverified` reads it."""
+
+    role: str  # principal | leader
+    name: str
+    mobile: str
+    email: str
+    state: str  # sent | verified | bounced | expired
+    deadline: str  # YYYY-MM-DD HH:MM, Asia/Shanghai
+    email_state: str = ""  # "" | queued | sent | bounced
+    sms_state: str = ""  # "" | pending | sending | sent | rejected
+    sms_detail: str = ""
+    website_number: str | None = None
+
+
+@dataclass(frozen=True)
+class LookupAnswer:
+    day: str  # YYYY-MM-DD, Asia/Shanghai
+    answer: str  # found | not_found | unknown
+    reason: str = ""
+    record: dict = field(default_factory=dict)  # found: subject_number, subject_name, website_number, domains, status
+
+
+@dataclass(frozen=True)
+class MiitCrossCheck:
+    """Our record of one website beside what the filing query service (MIIT 是否备案查询) answered, newest last."""
+
+    website_number: str
+    subject_number: str
+    subject_name: str
+    status: str
+    domains: tuple[str, ...]
+    answers: tuple[LookupAnswer, ...] = ()

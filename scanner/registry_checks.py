@@ -23,7 +23,7 @@ from core.statuses import CANCELLED, FAILED
 from scanner import findings as findings_store
 from scanner.store.db import Store
 from scanner.store.models import Contact as ContactRow
-from scanner.store.models import Domain, Subject, Website
+from scanner.store.models import ContactVerification, Domain, Subject, Website
 
 BATCH = 500  # subjects read, judged and stored at a time
 KEY_BATCH = 5000  # rows per read while building the index
@@ -53,15 +53,27 @@ def _fill(session, subjects: dict[int, SubjectView]) -> None:
         .order_by(Domain.website_id, Domain.position)
     ):
         websites[website_id].domains.append(name)
+    rejected = _rejected_sms(session, [view.subject_number for view in subjects.values()])
     for row in session.execute(
         select(ContactRow.subject_id, ContactRow.website_id, ContactRow.role, ContactRow.name, ContactRow.mobile,
                ContactRow.phone).where(ContactRow.subject_id.in_(ids)).order_by(ContactRow.id)
     ):
         if row.website_id is not None and row.website_id not in websites:
             continue
-        subjects[row.subject_id].contacts.append(
-            Contact(row.role, row.name, row.mobile, row.phone, number_of.get(row.website_id) if row.website_id else None)
-        )
+        subject = subjects[row.subject_id]
+        website_number = number_of.get(row.website_id) if row.website_id else None
+        refused = rejected.get((subject.subject_number, website_number, row.role, row.mobile.strip()), "")
+        subject.contacts.append(Contact(row.role, row.name, row.mobile, row.phone, website_number, refused))
+
+
+def _rejected_sms(session, subject_numbers: list[str]) -> dict[tuple, str]:
+    """(subject, website, role, mobile) -> the gateway's reason, where the latest contact verification's SMS to
+    that mobile was rejected (evidence for registry.phone_invalid)."""
+    latest: dict[tuple, ContactVerification] = {}
+    for row in session.scalars(select(ContactVerification).where(ContactVerification.subject_number.in_(subject_numbers))
+                               .order_by(ContactVerification.id)):
+        latest[(row.subject_number, row.website_number, row.role, row.mobile)] = row
+    return {key: row.sms_detail or "rejected" for key, row in latest.items() if row.sms_state == "rejected"}
 
 
 SUBJECT_COLUMNS = (Subject.id, Subject.subject_number, Subject.name, Subject.nature, Subject.certificate_type,

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from scanner.commands import cases_cmd, demo_cmd, notices_cmd, registry_cmd, report_cmd, scan_cmd, serve_cmd
+from scanner.commands import (
+    cases_cmd,
+    contacts_cmd,
+    demo_cmd,
+    miit_cmd,
+    notices_cmd,
+    registry_cmd,
+    report_cmd,
+    review_cmd,
+    scan_cmd,
+    serve_cmd,
+)
 
 
 def register(sub) -> None:
-    for module in (registry_cmd, scan_cmd, report_cmd, cases_cmd, notices_cmd, serve_cmd, demo_cmd):
+    for module in (registry_cmd, scan_cmd, report_cmd, cases_cmd, review_cmd, contacts_cmd, miit_cmd, notices_cmd, serve_cmd, demo_cmd):
         module.register(sub)

@@ -21,7 +21,9 @@ def register(sub) -> None:
         "demo",
         help="run the product on the built-in sandbox (no network, no services needed)",
         description="Starts the sample world (DNS, web, RDAP and SMTP servers on loopback), imports its registry, "
-        "scans it and lists the findings. Needs ports 80 and 443 on 127.x addresses (root or CAP_NET_BIND_SERVICE).",
+        "scans it and lists the findings, then runs an annual review round (湖北年审), the contact verification and the "
+        "MIIT cross-check on a small 鄂 registry of its own. "
+        "Needs ports 80 and 443 on 127.x addresses (root or CAP_NET_BIND_SERVICE).",
     )
     p.add_argument("--workdir", default="beian-demo", help="where the demo keeps its database and config "
                    "(default: ./beian-demo)")
@@ -119,6 +121,7 @@ def cmd_demo(args, _config: Config) -> int:
             print(f"\n{scan.cases.line()}")
         _deliver(config, store, box)
         store.dispose()
+        _annual_review(config_data, workdir, box)
     finally:
         box.stop()
     print(f"\ndatabase and config kept in {workdir}; e.g. beian --config {workdir / 'beian.toml'} findings --format csv")
@@ -138,3 +141,99 @@ def _deliver(config: Config, store, box: Sandbox) -> None:
         print(f"\nfirst notice, to {first['To']}: {first['Subject']}\n")
         print("\n".join("  " + line for line in text.splitlines()[:18]))
         print("  …")
+
+
+def _annual_review(config_data: dict, workdir: Path, box: Sandbox) -> None:
+    """A short annual review round (湖北年审) on a small 鄂 registry of its own database: the mail a customer
+    gets, then the bureau's completion list."""
+    from datetime import timedelta
+
+    from core import clock
+    from core.clock import SHANGHAI
+    from scanner.notices.deliver import Sender
+    from scanner.registry.importer import import_file
+    from scanner.store.db import Store
+    from scanner.workflows.annual_review import AnnualReview
+
+    print("\nannual review (湖北年审) on a small 鄂 registry of its own (review.db):")
+    database = workdir / "review.db"
+    for stale in workdir.glob("review.db*"):
+        stale.unlink()
+    data = json.loads(json.dumps(config_data))
+    data["database"] = f"sqlite:///{database}"
+    data.setdefault("provider", {}).setdefault("code", "002")
+    data["notices"]["outbox_dir"] = str(workdir / "review-outbox")
+    data["contacts"] = {"secret": "demo-secret-not-for-production", "sms_webhook_url": box.sms_url,
+                        "sms_token": box.sms.token}
+    config = parse_config(data, "demo")
+    store = Store(f"sqlite:///{database}")
+    try:
+        import_file(store, WORLDS / "hubei_registry.json")
+        today = clock.now().astimezone(SHANGHAI).date()
+        review = AnnualReview(config, store)
+        round_, report = review.start("鄂", today.isoformat(), (today + timedelta(days=90)).isoformat(), actor="demo")
+        print(f"  round {round_.id} ({round_.starts_on} to {round_.ends_on}): {report.line()}")
+        before = len(box.smtp.messages)
+        Sender(config, store, sleep=lambda _s: None).run()
+        mails = [m.message() for m in box.smtp.messages[before:] if m.message()["X-Beian-Kind"] == "review"]
+        if mails:
+            text = mails[0].get_body(("plain",)).get_content()
+            print(f"\n  first review mail, to {mails[0]['To']}: {mails[0]['Subject']}\n")
+            print("\n".join("    " + line for line in text.splitlines()[:16] if line.strip()))
+            print("    …")
+        listing = workdir / "bureau-done.csv"
+        listing.write_text("序号,网站备案号\n1,鄂ICP备20001001号-1\n", encoding="utf-8")
+        print(f"\n  the bureau's list of completed websites: {review.import_done(round_.id, listing, actor='demo').line()}")
+        print(f"  next: beian --config … annual-review show {round_.id}; the round's end opens review.not_done cases")
+        _contacts(config, store, box)
+        _miit(config_data, database, box)
+    finally:
+        store.dispose()
+
+
+def _contacts(config: Config, store, box: Sandbox) -> None:
+    """The contact self-verification on the same small registry: the mails, the SMS the gateway recorded."""
+    import re
+
+    from scanner.notices.deliver import Sender
+    from scanner.workflows.contacts import ContactVerifier
+
+    print("\ncontact self-verification (负责人联系方式核验) on the same registry:")
+    report = ContactVerifier(config, store).send(actor="demo")
+    print(f"  {report.line()}")
+    before = len(box.smtp.messages)
+    Sender(config, store, sleep=lambda _s: None).run()
+    mails = [m.message() for m in box.smtp.messages[before:] if m.message()["X-Beian-Kind"] == "verify"]
+    if mails:
+        text = mails[0].get_body(("plain",)).get_content()
+        link = re.search(r"https?://\S+/verify/\S+", text)
+        print(f"  mail to {mails[0]['To']}: {mails[0]['Subject']}")
+        print(f"    link {link.group(0) if link else '?'} (served by `beian serve` at /verify/…)")
+    if box.sms.messages:
+        print(f"  SMS to {box.sms.messages[0]['to']} (sandbox gateway): {box.sms.messages[0]['text']}")
+
+
+def _miit(config_data: dict, database: Path, box: Sandbox) -> None:
+    """The MIIT cross-check on the same registry, against the sandbox's filing query service: one website as MIIT
+    has it, one with another subject name, one MIIT has no record of (a finding only on a second day)."""
+    from scanner.store.db import Store
+    from scanner.workflows.miit import CrossCheck
+
+    print("\nMIIT cross-check (是否备案查询) against the sandbox's filing query service:")
+    data = json.loads(json.dumps(config_data))
+    data["database"] = f"sqlite:///{database}"
+    data["lookup"] = {"url": box.lookup_url, "token": box.lookup.token, "rate_per_s": 100}
+    config = parse_config(data, "demo")
+    lookup = box.lookup
+    lookup.records["鄂ICP备20001001号-1"] = {"website_number": "鄂ICP备20001001号-1", "subject_number": "鄂ICP备20001001号",
+                                           "subject_name": "武汉甲信息技术有限公司", "domains": ["jia-hb.cn"], "status": "已备案"}
+    lookup.records["鄂ICP备20001001号-2"] = {**lookup.records["鄂ICP备20001001号-1"], "website_number": "鄂ICP备20001001号-2",
+                                           "domains": ["shop.jia-hb.cn"], "subject_name": "武汉甲科技有限公司"}
+    lookup.behaviour["鄂ICP备20001002号-1"] = "not_found"
+    store = Store(f"sqlite:///{database}")
+    try:
+        print(f"  {CrossCheck(config, store).run().line()}")
+        print("  (an explicit 'no record' becomes filing.unknown_at_miit only when a second day says it again; empty, "
+              "rate-limited and captcha answers never do)")
+    finally:
+        store.dispose()

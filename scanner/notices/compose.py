@@ -18,7 +18,7 @@ from core.clock import SHANGHAI
 from core.config import Config
 from scanner.reports.jinja import environment
 
-KINDS = ("notice", "reminder", "resolved", "alert")
+KINDS = ("notice", "reminder", "resolved", "alert", "review", "review_reminder", "verify")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ backoff up to `notices.max_attempts`, then the message is marked failed and an o
 nothing is dropped silently.
 
 `BEIAN_TEST_KILL_AT=point[:n]` (tests only, read only when set) makes the sender SIGKILL itself at a named
-point of its n-th message: before_mail, after_data, after_dot, after_250, after_journal.
+point of its n-th message: before_mail, after_data, after_dot, after_250, after_journal; and
+`review_customer_queued`, after the annual review has committed the n-th customer's mail.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ CLAIM_LEASE = timedelta(minutes=15)
 DUE_STATES = ("pending", "retry")
 
 
-KILL_POINTS = ("before_mail", "after_data", "after_dot", "after_250", "after_journal")
+KILL_POINTS = ("before_mail", "after_data", "after_dot", "after_250", "after_journal", "review_customer_queued")
 
 
 def _kill_at(point: str, _seen: dict = {}) -> None:  # noqa: B006 - per-process counter

@@ -1,6 +1,6 @@
 """A small HTTP/1.1 server on raw asyncio, with the misbehaviours a crawler must survive.
 
-Not a general web server: GET/HEAD, keep-alive, and responses that hang, drip, reset, or never end.
+Not a general web server: GET/HEAD (and a small POST body by Content-Length), keep-alive, and responses that hang, drip, reset, or never end.
 The web and RDAP servers both use it with their own router.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MAX_HEADER = 64 * 1024
+MAX_BODY = 1024 * 1024
 CHUNK = 64 * 1024
 REASONS = {
     200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found", 303: "See Other",
@@ -33,6 +34,7 @@ class Request:
     local: tuple[str, int]
     peer: tuple[str, int]
     sni: str | None = None
+    body: bytes = b""  # a request body of Content-Length bytes (the SMS gateway's webhook is a POST)
 
     @property
     def host(self) -> str:
@@ -105,7 +107,16 @@ class HttpProtocol(asyncio.Protocol):
         if end < 0 or self.transport is None:
             return
         head = bytes(self.buffer[:end]).decode("latin-1")
-        del self.buffer[: end + 4]
+        declared = next((line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]
+                         if line.lower().startswith("content-length:")), "0")
+        size = int(declared) if declared.isdigit() and int(declared) <= MAX_BODY else -1
+        if size < 0:
+            self._close()
+            return
+        if len(self.buffer) < end + 4 + size:
+            return  # the body is still arriving
+        body = bytes(self.buffer[end + 4 : end + 4 + size])
+        del self.buffer[: end + 4 + size]
         lines = head.split("\r\n")
         parts = lines[0].split(" ")
         if len(parts) != 3:
@@ -125,6 +136,7 @@ class HttpProtocol(asyncio.Protocol):
             local=self.transport.get_extra_info("sockname")[:2],
             peer=self.transport.get_extra_info("peername")[:2],
             sni=getattr(ssl_object, "sandbox_sni", None) if ssl_object else None,
+            body=body,
         )
         if self.log is not None:
             self.log.append(request)

@@ -12,7 +12,9 @@ from typing import Any
 
 from scanner.sandbox.dns_server import DnsResolver, start_dns
 from scanner.sandbox.http_server import HttpProtocol
+from scanner.sandbox.lookup import LookupService
 from scanner.sandbox.rdap import RdapRouter
+from scanner.sandbox.sms import SmsGateway
 from scanner.sandbox.smtp import CaptureHandler
 from scanner.sandbox.web import WebServers
 from scanner.sandbox.world import LOOPBACK, World
@@ -25,7 +27,7 @@ class SandboxError(Exception):
 
 
 class Sandbox:
-    """DNS, web, RDAP and SMTP servers for one world, on loopback only.
+    """DNS, web, RDAP, SMTP, SMS-gateway and filing-lookup servers for one world, on loopback only.
 
     `extra_addresses` get web listeners too (tests use one to record connects that must not happen).
     """
@@ -55,6 +57,10 @@ class Sandbox:
         self.web = WebServers(world, http_port=http_port, https_port=https_port, shared_cert=shared)
         self.rdap = RdapRouter(world)
         self.smtp = CaptureHandler(maildir)
+        self.sms = SmsGateway()
+        self.sms_port = 0
+        self.lookup = LookupService()
+        self.lookup_port = 0
         self.dns: DnsResolver | None = None
         self.rdap_port = 0
         self.smtp_port = 0
@@ -112,6 +118,12 @@ class Sandbox:
         rdap = await loop.create_server(lambda: HttpProtocol(self.rdap, "http"), self.dns_host, 0)
         self.rdap_port = rdap.sockets[0].getsockname()[1]
         self._closables.append(rdap)
+        sms = await loop.create_server(lambda: HttpProtocol(self.sms, "http"), self.dns_host, 0)
+        self.sms_port = sms.sockets[0].getsockname()[1]
+        self._closables.append(sms)
+        lookup = await loop.create_server(lambda: HttpProtocol(self.lookup, "http"), self.dns_host, 0)
+        self.lookup_port = lookup.sockets[0].getsockname()[1]
+        self._closables.append(lookup)
         await self._start_smtp()
 
     async def _start_smtp(self) -> None:
@@ -186,6 +198,14 @@ class Sandbox:
     @property
     def rdap_url(self) -> str:
         return f"http://{self.dns_host}:{self.rdap_port}"
+
+    @property
+    def lookup_url(self) -> str:
+        return f"http://{self.dns_host}:{self.lookup_port}"
+
+    @property
+    def sms_url(self) -> str:
+        return f"http://{self.dns_host}:{self.sms_port}/sms"
 
     @property
     def smtp_url(self) -> str:

@@ -29,6 +29,13 @@ class CaptureHandler:
         self.fail_next = 0  # tests simulate an SMTP outage with this
         self.drop_next = 0  # ... and a server that closes the connection instead of answering the message
         self.answered = 0  # end-of-DATA replies decided (accepted or refused), for tests that wait on the server
+        self.reject_rcpt: set[str] = set()  # addresses refused with 550 (a mailbox that does not exist: a bounce)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802 - aiosmtpd hook
+        if address.lower() in self.reject_rcpt:
+            return "550 5.1.1 sandbox: no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd hook name
         if self.drop_next > 0:

@@ -12,10 +12,10 @@ import hmac
 import logging
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,12 +28,23 @@ from scanner.queries import CaseFilter
 from scanner.rescans import Ask, RescanError, enqueue
 from scanner.rescans import as_dict as rescan_dict
 from scanner.store.db import Store, shanghai_iso
-from scanner.store.models import Case, CaseEvent, Finding, Observation, RescanRequest, Scan
+from scanner.store.models import (
+    Case,
+    CaseEvent,
+    Finding,
+    Observation,
+    RescanRequest,
+    ReviewItem,
+    ReviewRound,
+    Scan,
+)
+from scanner.workflows.annual_review import ITEM_STATES, AnnualReview, ReviewError, item_dict, round_dict
 
 log = logging.getLogger("beian.api")
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 CheckCode = Literal[tuple(codes())]  # type: ignore[valid-type]
 CaseState = Literal[STATES]  # type: ignore[valid-type]
+ItemState = Literal[ITEM_STATES]  # type: ignore[valid-type]
 
 
 class RescanIn(BaseModel):
@@ -55,6 +66,38 @@ class ExtendIn(BaseModel):
 class WaiveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
+    by: str = Field(default="api", min_length=1, max_length=120)
+
+
+Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+WebsiteNumber = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    province: str = Field(min_length=1, max_length=1)
+    starts_on: Day = Field(alias="from")
+    ends_on: Day = Field(alias="to")
+    remind: list[Day] = Field(default_factory=list, max_length=20)
+    by: str = Field(default="api", min_length=1, max_length=120)
+
+
+class ReviewDoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    websites: list[WebsiteNumber] = Field(min_length=1, max_length=100000)
+    by: str = Field(default="api", min_length=1, max_length=120)
+
+
+class MiitCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    websites: list[Name] = Field(default_factory=list, max_length=10000)
+    limit: int | None = Field(default=None, ge=1, le=100000)
+
+
+class VerifySendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subjects: list[Name] = Field(default_factory=list, max_length=100000)
+    again: bool = False
     by: str = Field(default="api", min_length=1, max_length=120)
 
 
@@ -214,6 +257,161 @@ def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
             return case_row(action(CaseBook(config, store)))
         except CaseError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
+
+    # -- annual review rounds (湖北年审) --------------------------------------------------------------------
+    def _round(session, round_id: int) -> ReviewRound:
+        return found(round_id, session.get(ReviewRound, round_id) if valid_id(round_id) else None, "annual review round")
+
+    @app.get("/reviews", dependencies=auth)
+    def list_reviews() -> list[dict]:
+        with store.session() as session:
+            return [round_dict(session, r) for r in session.scalars(select(ReviewRound).order_by(ReviewRound.id))]
+
+    @app.post("/reviews", status_code=201, dependencies=auth)
+    def start_review(body: ReviewIn) -> dict:
+        try:
+            round_, report = AnnualReview(config, store).start(body.province, body.starts_on, body.ends_on,
+                                                               list(body.remind), actor=body.by)
+        except ReviewError as exc:
+            raise HTTPException(status_code=409 if "still open" in str(exc) else 400, detail=str(exc)) from None
+        with store.session() as session:
+            return {**round_dict(session, session.get(ReviewRound, round_.id)), "run": report.line()}
+
+    @app.get("/reviews/{round_id}", dependencies=auth)
+    def get_review(round_id: int) -> dict:
+        with store.session() as session:
+            return round_dict(session, _round(session, round_id))
+
+    @app.get("/reviews/{round_id}/items", dependencies=auth)
+    def review_items(
+        round_id: int,
+        state: Annotated[list[ItemState], Query()] = [],  # noqa: B006
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> list[dict]:
+        with store.session() as session:
+            _round(session, round_id)
+            statement = select(ReviewItem).where(ReviewItem.round_id == round_id).order_by(ReviewItem.website_number)
+            if state:
+                statement = statement.where(ReviewItem.state.in_(state))
+            return [item_dict(i) for i in session.scalars(statement.offset(offset).limit(limit))]
+
+    @app.post("/reviews/{round_id}/done", dependencies=auth)
+    def review_done(round_id: int, body: ReviewDoneIn) -> dict:
+        with store.session() as session:
+            _round(session, round_id)
+        report = AnnualReview(config, store).record_done(round_id, list(body.websites), "API", actor=body.by)
+        return {"done": report.done, "already_done": report.already_done, "unknown": report.unknown}
+
+    @app.post("/reviews/{round_id}/close", dependencies=auth)
+    def review_close(round_id: int) -> dict:
+        with store.session() as session:
+            _round(session, round_id)
+        try:
+            report = AnnualReview(config, store).close(round_id, actor="api")
+        except ReviewError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        with store.session() as session:
+            return {**round_dict(session, session.get(ReviewRound, round_id)), "run": report.line()}
+
+    # -- contact self-verification (负责人联系方式核验) -------------------------------------------------------------
+    from scanner.store.models import ContactVerification
+    from scanner.workflows.contacts import ROLE_LABELS, ContactVerifier, VerifyError, verification_dict
+    from scanner.workflows.contacts import STATES as VERIFY_STATES
+
+    def _verify_page(status: int, **context) -> HTMLResponse:
+        from scanner.reports.jinja import environment
+
+        values = {"provider": config.provider.name, "done": False, "fatal": False, "error": "", "who": "",
+                  "deadline": "", **context}
+        return HTMLResponse(environment().get_template("verify_page.html.j2").render(values), status_code=status)
+
+    def _who(row) -> str:
+        return f"{ROLE_LABELS.get(row.role, row.role)} {row.name}（{row.website_number or row.subject_number}）"
+
+    @app.get("/verify/{token}", include_in_schema=False)
+    def verify_form(token: Annotated[str, Path(max_length=120)]) -> HTMLResponse:
+        """The public page a contact opens from the verification mail: no operator token."""
+        from scanner.notices.compose import local_time
+
+        try:
+            row = ContactVerifier(config, store).check_token(token)
+        except VerifyError as exc:
+            return _verify_page(404 if "无效" in str(exc) else 410, fatal=True, error=str(exc))
+        return _verify_page(200, who=_who(row), deadline=local_time(row.deadline))
+
+    @app.post("/verify/{token}", include_in_schema=False)
+    def verify_code(token: Annotated[str, Path(max_length=120)],
+                    code: Annotated[str, Form(max_length=20)] = "") -> HTMLResponse:
+        from scanner.notices.compose import local_time
+
+        verifier = ContactVerifier(config, store)
+        try:
+            row = verifier.check_token(token)
+        except VerifyError as exc:
+            return _verify_page(404 if "无效" in str(exc) else 410, fatal=True, error=str(exc))
+        try:
+            verifier.verify(token, code)
+        except VerifyError as exc:
+            locked = "锁定" in str(exc)
+            return _verify_page(403 if locked else 400, fatal=locked, error=str(exc), who=_who(row),
+                                deadline=local_time(row.deadline))
+        return _verify_page(200, done=True, who=_who(row))
+
+    @app.get("/contacts/verifications", dependencies=auth)
+    def list_verifications(
+        state: Annotated[list[str], Query(max_length=10)] = [],  # noqa: B006
+        subject: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> list[dict]:
+        unknown = [s for s in state if s not in VERIFY_STATES]
+        if unknown:
+            raise HTTPException(status_code=422, detail=f"state: unknown {unknown[0]!r}; one of {', '.join(VERIFY_STATES)}")
+        statement = select(ContactVerification).order_by(ContactVerification.id)
+        if state:
+            statement = statement.where(ContactVerification.state.in_(state))
+        if subject:
+            statement = statement.where(ContactVerification.subject_number == subject)
+        with store.session() as session:
+            return [verification_dict(r) for r in session.scalars(statement.offset(offset).limit(limit))]
+
+    @app.post("/contacts/verify", status_code=202, dependencies=auth)
+    def send_verifications(body: VerifySendIn) -> dict:
+        try:
+            report = ContactVerifier(config, store).send(list(body.subjects), again=body.again, actor=body.by)
+        except VerifyError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        return {"created": report.created, "skipped": report.skipped, "no_channel": report.no_channel,
+                "sms_sent": report.sms_sent, "sms_rejected": report.sms_rejected, "sms_waiting": report.sms_waiting,
+                "run": report.line()}
+
+    # -- MIIT cross-check (是否备案查询) ---------------------------------------------------------------------------
+    from scanner.store.models import FilingLookupAnswer
+    from scanner.workflows.miit import CrossCheck, LookupError_
+
+    @app.post("/miit/checks", dependencies=auth)
+    def miit_check(body: MiitCheckIn) -> dict:
+        """Ask the configured filing query service now (synchronously: use `websites` or `limit` for a few)."""
+        try:
+            report = CrossCheck(config, store).run(list(body.websites) or None, body.limit)
+        except LookupError_ as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return {"asked": report.asked, "answers": report.by_answer, "findings": report.findings, "run": report.line()}
+
+    @app.get("/miit/answers", dependencies=auth)
+    def miit_answers(
+        website: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> list[dict]:
+        statement = select(FilingLookupAnswer).order_by(FilingLookupAnswer.id.desc())
+        if website:
+            statement = statement.where(FilingLookupAnswer.website_number == website)
+        with store.session() as session:
+            return [{"website_number": a.website_number, "subject_number": a.subject_number,
+                     "asked_at": shanghai_iso(a.asked_at), "day": a.day, "answer": a.answer, "reason": a.reason,
+                     "record": a.record or {}} for a in session.scalars(statement.offset(offset).limit(limit))]
 
     @app.get("/metrics", dependencies=auth, response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:

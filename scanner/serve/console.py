@@ -47,6 +47,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 STATE_LABELS = {"open": "待通知", "notified": "已通知", "extended": "已延期", "overdue": "已逾期", "escalated": "待取消接入",
                 "resolved": "已整改", "waived": "已豁免（误报）"}
 PAGE_SIZES = (50, 100, 200, 500)
+VERIFY_LABELS = {"sent": "已发送，待核验", "verified": "已核验", "bounced": "邮件退回且短信失败", "expired": "逾期未核验"}
+REVIEW_ITEM_LABELS = {"waiting": "备案中（待备案成功）", "due": "待通知", "notified": "已通知，待完成", "done": "已完成",
+                      "dropped": "已不在我司接入"}
 PAGE_SIZE = 100
 
 
@@ -421,6 +424,188 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
             except ReportError as exc:
                 raise HTTPException(404, f"没有这次扫描的报告：{exc}") from None
         return HTMLResponse(render_html(report, config.provider.name))
+
+    # -- annual review rounds (湖北年审) ----------------------------------------------------------------
+    from scanner.store.models import ReviewItem, ReviewRound
+    from scanner.workflows.annual_review import (
+        ITEM_STATES,
+        PLATFORMS,
+        AnnualReview,
+        ReviewError,
+        item_dict,
+        read_done_list,
+        round_dict,
+    )
+
+    def _review_round(session, round_id: int) -> ReviewRound:
+        row = session.get(ReviewRound, round_id) if valid_id(round_id) else None
+        if row is None:
+            raise HTTPException(404, f"没有编号为 {round_id} 的年审轮次")
+        return row
+
+    @router.get("/reviews")
+    def reviews(request: Request) -> HTMLResponse:
+        check_login(request)
+        with store.session() as session:
+            rows = [round_dict(session, r) for r in session.scalars(select(ReviewRound).order_by(ReviewRound.id.desc()))]
+        return page("reviews", request, rows=rows, item_labels=REVIEW_ITEM_LABELS, provider_code=config.provider.code)
+
+    @router.post("/reviews")
+    def review_start(request: Request, province: Annotated[str, Form(min_length=1, max_length=1)],
+                     starts_on: Annotated[str, Form(max_length=10)], ends_on: Annotated[str, Form(max_length=10)],
+                     remind: Annotated[str, Form(max_length=500)] = "", csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_post(request, csrf)
+        dates = [d for d in remind.replace("，", ",").replace(" ", ",").split(",") if d.strip()]
+        try:
+            round_, report = AnnualReview(config, store).start(province, starts_on, ends_on, dates, actor="console")
+        except ReviewError as exc:
+            return back("/reviews", f"未能开启年审：{exc}")
+        return back(f"/reviews/{round_.id}", f"已开启年审轮次，{report.notified} 个网站的年审短信通知已加入发送队列")
+
+    @router.get("/reviews/{round_id}")
+    def review_page(request: Request, round_id: int, state: str = "", page_no: Annotated[int, Query(alias="page")] = 1,
+                    size: int = PAGE_SIZE) -> HTMLResponse:
+        check_login(request)
+        if state and state not in ITEM_STATES:
+            raise HTTPException(422, f"没有“{state[:50]}”这种年审状态")
+        with store.session() as session:
+            summary = round_dict(session, _review_round(session, round_id))
+            statement = select(ReviewItem).where(ReviewItem.round_id == round_id)
+            if state:
+                statement = statement.where(ReviewItem.state == state)
+            pager = _pager(session, statement, page_no, size)
+            rows = [item_dict(i) for i in session.scalars(
+                statement.order_by(ReviewItem.website_number).offset(pager.offset).limit(pager.size))]
+        return page("review", request, round=summary, rows=rows, pager=pager, sizes=PAGE_SIZES, f={"state": state},
+                    pager_base=f"/console/reviews/{round_id}", item_labels=REVIEW_ITEM_LABELS, states=ITEM_STATES,
+                    platforms=PLATFORMS)
+
+    @router.post("/reviews/{round_id}/done")
+    def review_done(request: Request, round_id: int, websites: Annotated[str, Form(max_length=2_000_000)],
+                    csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_post(request, csrf)
+        with store.session() as session:
+            _review_round(session, round_id)
+        numbers = [n for n in websites.replace("，", "\n").replace(",", "\n").split() if n.strip()]
+        report = AnnualReview(config, store).record_done(round_id, numbers, "控制台", actor="console")
+        return back(f"/reviews/{round_id}", _done_message(report))
+
+    @router.post("/reviews/{round_id}/import")
+    async def review_import(request: Request, round_id: int) -> Response:
+        import tempfile
+        from pathlib import Path
+
+        if _current(request) is None and config.serve.token:
+            raise NeedLogin()
+        same_origin(request)
+        form = await request.form(max_files=1, max_fields=5)
+        check_post(request, str(form.get("csrf") or ""))
+        with store.session() as session:
+            _review_round(session, round_id)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            return back(f"/reviews/{round_id}", "请选择管局的年审完成名单文件（CSV 或 XLSX）")
+        suffix = ".xlsx" if upload.filename.lower().endswith(".xlsx") else ".csv"
+        data = await upload.read(20 * 1024 * 1024 + 1)
+        if len(data) > 20 * 1024 * 1024:
+            return back(f"/reviews/{round_id}", "文件超过 20 MB")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"list{suffix}"
+            path.write_bytes(data)
+            try:
+                report = AnnualReview(config, store).record_done(
+                    round_id, read_done_list(path),
+                    f"管局名单 {upload.filename[:100]}（控制台）", actor="console")
+            except ReviewError as exc:
+                return back(f"/reviews/{round_id}", f"未能导入：{str(exc).replace(str(path), upload.filename[:100])}")
+        return back(f"/reviews/{round_id}", _done_message(report))
+
+    @router.post("/reviews/{round_id}/close")
+    def review_close(request: Request, round_id: int, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_post(request, csrf)
+        with store.session() as session:
+            _review_round(session, round_id)
+        try:
+            report = AnnualReview(config, store).close(round_id, actor="console")
+        except ReviewError as exc:
+            return back(f"/reviews/{round_id}", f"未能结束：{exc}")
+        return back(f"/reviews/{round_id}", f"年审轮次已结束：{report.not_done} 个网站未完成，已生成整改案件")
+
+    def _done_message(report) -> str:
+        text = f"已标记完成 {report.done} 个网站"
+        if report.already_done:
+            text += f"，{report.already_done} 个此前已完成"
+        if report.unknown:
+            text += f"，{len(report.unknown)} 个备案号不在本轮年审中（如 {report.unknown[0]}）"
+        return text
+
+    # -- contact self-verification (负责人联系方式核验) --------------------------------------------------------
+    from scanner.store.models import ContactVerification
+    from scanner.workflows.contacts import STATES as VERIFY_STATES
+    from scanner.workflows.contacts import ContactVerifier, VerifyError, verification_dict
+
+    @router.get("/contacts")
+    def contacts(request: Request, state: str = "", page_no: Annotated[int, Query(alias="page")] = 1,
+                 size: int = PAGE_SIZE) -> HTMLResponse:
+        check_login(request)
+        if state and state not in VERIFY_STATES:
+            raise HTTPException(422, f"没有“{state[:50]}”这种核验状态")
+        statement = select(ContactVerification)
+        if state:
+            statement = statement.where(ContactVerification.state == state)
+        with store.session() as session:
+            pager = _pager(session, statement, page_no, size)
+            rows = [verification_dict(r) for r in session.scalars(
+                statement.order_by(ContactVerification.id.desc()).offset(pager.offset).limit(pager.size))]
+            counts = dict(session.execute(select(ContactVerification.state, func.count())
+                                          .group_by(ContactVerification.state)).all())
+        return page("contacts", request, rows=rows, pager=pager, sizes=PAGE_SIZES, f={"state": state},
+                    pager_base="/console/contacts", states=VERIFY_STATES, labels=VERIFY_LABELS, counts=counts,
+                    ready=len(config.contacts.secret) >= 16)
+
+    @router.post("/contacts/verify")
+    def contacts_verify(request: Request, subject: Annotated[str, Form(max_length=64)] = "",
+                        csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_post(request, csrf)
+        try:
+            report = ContactVerifier(config, store).send([subject.strip()] if subject.strip() else [], actor="console")
+        except VerifyError as exc:
+            return back("/contacts", f"未能发送：{exc}")
+        return back("/contacts", f"已发送 {report.created} 份核验（{report.skipped} 个联系人已有进行中或已完成的核验），"
+                    f"短信成功 {report.sms_sent}、被拒收 {report.sms_rejected}、待重试 {report.sms_waiting}")
+
+    # -- MIIT cross-check (是否备案查询) -------------------------------------------------------------------------
+    from scanner.store.models import FilingLookupAnswer
+    from scanner.workflows.miit import CrossCheck, LookupError_
+
+    @router.get("/miit")
+    def miit(request: Request, website: str = "", page_no: Annotated[int, Query(alias="page")] = 1,
+             size: int = PAGE_SIZE) -> HTMLResponse:
+        check_login(request)
+        statement = select(FilingLookupAnswer)
+        if website.strip():
+            statement = statement.where(FilingLookupAnswer.website_number == website.strip())
+        with store.session() as session:
+            pager = _pager(session, statement, page_no, size)
+            rows = list(session.scalars(statement.order_by(FilingLookupAnswer.id.desc()).offset(pager.offset)
+                                        .limit(pager.size)))
+            answers = [{"website_number": a.website_number, "day": a.day, "asked_at": shanghai_iso(a.asked_at),
+                        "answer": a.answer, "reason": a.reason, "record": a.record or {}} for a in rows]
+            open_counts = dict(session.execute(select(Finding.check, func.count()).where(
+                Finding.check.in_(("filing.unknown_at_miit", "filing.registry_stale")), Finding.closed_at.is_(None))
+                .group_by(Finding.check)).all())
+        return page("miit", request, rows=answers, pager=pager, sizes=PAGE_SIZES, f={"website": website},
+                    pager_base="/console/miit", configured=bool(config.lookup.url), open_counts=open_counts)
+
+    @router.post("/miit/check")
+    def miit_run(request: Request, website: Annotated[str, Form(min_length=1, max_length=64)],
+                 csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+        check_post(request, csrf)
+        try:
+            report = CrossCheck(config, store).run([website.strip()])
+        except LookupError_ as exc:
+            return back("/miit", f"未能查询：{exc}")
+        return back(f"/miit?website={quote(website.strip())}", f"已查询：{report.line()}")
 
     def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
         titles = {400: "请求有误", 401: "需要登录", 403: "已拒绝", 404: "找不到页面", 405: "不支持此操作",

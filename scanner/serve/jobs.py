@@ -33,12 +33,20 @@ def nightly_scan(config_path: str) -> None:
 
 
 def sweep(config_path: str) -> None:
-    """The daily sweep: deadlines passed, reminders, notices of open cases; then deliver the outbox."""
+    """The daily sweep: annual review rounds (new websites, reminders, a round's end), contact verifications
+    (pending SMS, bounces, expiry), deadlines passed,
+    reminders, notices of open cases; then deliver the outbox."""
     from scanner.cases import CaseBook
     from scanner.notices.deliver import DeliveryError, Sender
+    from scanner.workflows.annual_review import AnnualReview
 
     config, store = _open(config_path)
     try:
+        AnnualReview(config, store).sweep()
+        if config.contacts.secret:
+            from scanner.workflows.contacts import ContactVerifier
+
+            ContactVerifier(config, store).sweep()
         CaseBook(config, store).reconcile(None)
         try:
             Sender(config, store).run()

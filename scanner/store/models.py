@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -311,3 +312,94 @@ class ConsoleSession(Base):
     client: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ReviewRound(Base):
+    """An annual review round (年度审核, seed 000) of one province's websites filed through us."""
+
+    __tablename__ = "review_rounds"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    province: Mapped[str] = mapped_column(String(8), index=True)  # the ICP abbreviation, e.g. 鄂
+    starts_on: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, Asia/Shanghai
+    ends_on: Mapped[str] = mapped_column(String(10))  # the last day SMS are accepted: no extension (seed Q8)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # open | closed
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_by: Mapped[str] = mapped_column(String(120), default="")
+    # the registry history this round reads: changes of imports after `since_import_id` (the newest import
+    # the previous round of the province had read when it closed), else (a first round) of imports after `since`
+    since_import_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    import_id_at_open: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    import_id_at_close: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reminders: Mapped[list] = mapped_column(JSON, default=list)  # local dates YYYY-MM-DD
+    reminders_sent: Mapped[list] = mapped_column(JSON, default=list)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ReviewItem(Base):
+    """One website of a round: its 备案状态 for the SMS, the phone and platform number, and whether it is done.
+
+    state: waiting (备案中: waits until approved, seed Q13) -> notified (its SMS is in a queued mail) -> done.
+    A completion recorded after the round ended still counts (seed Q14: a corrected SMS is accepted).
+    """
+
+    __tablename__ = "review_items"
+    __table_args__ = (UniqueConstraint("round_id", "website_number"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("review_rounds.id", ondelete="CASCADE"), index=True)
+    website_number: Mapped[str] = mapped_column(String(64), index=True)
+    subject_number: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(8), default="")  # 无变化 | 已更新 | 已注销 | "" (waiting)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    sms_text: Mapped[str] = mapped_column(Text, default="")
+    phones: Mapped[list] = mapped_column(JSON, default=list)  # [{role, name, mobile, carrier, platform}]
+    history: Mapped[dict] = mapped_column(JSON, default=dict)  # why this status: the changes read
+    recipient: Mapped[str] = mapped_column(Text, default="")
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    notice_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    done_source: Mapped[str] = mapped_column(Text, default="")
+
+
+class ContactVerification(Base):
+    """One verification of one 主体负责人 or 网站负责人 (seed 002 负责人联系方式核验): a link and a code by email, the
+    code by SMS. state: sent -> verified | bounced (every channel tried failed) | expired (the deadline passed).
+
+    The code is never stored: it is an HMAC of the row (contacts.secret), so an SMS sent again says the same."""
+
+    __tablename__ = "contact_verifications"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    subject_number: Mapped[str] = mapped_column(String(64), index=True)
+    website_number: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))  # principal | leader
+    name: Mapped[str] = mapped_column(Text, default="")
+    mobile: Mapped[str] = mapped_column(String(64), default="")
+    email: Mapped[str] = mapped_column(Text, default="")
+    nonce: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_outbox_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    email_state: Mapped[str] = mapped_column(String(16), default="")  # "" (no email) | queued | sent | bounced
+    sms_state: Mapped[str] = mapped_column(String(16), default="")  # "" (no SMS) | pending | sending | sent | rejected
+    sms_detail: Mapped[str] = mapped_column(Text, default="")
+    judged: Mapped[bool] = mapped_column(Boolean, default=False)  # its contact.unverified outcome is stored
+
+
+class FilingLookupAnswer(Base):
+    """One answer of the filing query service (MIIT 是否备案查询) about one of our websites: found (with the record),
+    not_found (an explicit "no record"), or unknown (empty, rate-limited, captcha, error: could not check)."""
+
+    __tablename__ = "filing_lookups"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    website_number: Mapped[str] = mapped_column(String(64), index=True)
+    subject_number: Mapped[str] = mapped_column(String(64), index=True)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    day: Mapped[str] = mapped_column(String(10))  # the local date (Asia/Shanghai) of the answer
+    answer: Mapped[str] = mapped_column(String(16))  # found | not_found | unknown
+    reason: Mapped[str] = mapped_column(Text, default="")
+    record: Mapped[dict] = mapped_column(JSON, default=dict)

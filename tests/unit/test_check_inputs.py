@@ -11,7 +11,17 @@ import pytest
 import checks
 from checks.registry import RegistryIndex
 from core.observation import load
-from core.records import Contact, PreApproval, SiteRecord, SubjectView, WebsiteView
+from core.records import (
+    Contact,
+    ContactState,
+    LookupAnswer,
+    MiitCrossCheck,
+    PreApproval,
+    ReviewItem,
+    SiteRecord,
+    SubjectView,
+    WebsiteView,
+)
 from core.statuses import FAILED, PASSED
 
 HERE = Path(__file__).resolve().parents[1] / "checks"
@@ -24,7 +34,19 @@ def _subject(data: dict) -> SubjectView:
                           "websites": [WebsiteView(**w) for w in data["websites"]]})
 
 
+def _cross_check(website_number, subject_number, subject_name, status, domains, answers) -> MiitCrossCheck:
+    return MiitCrossCheck(website_number, subject_number, subject_name, status, tuple(domains),
+                          tuple(LookupAnswer(**a) for a in answers))
+
+
+# the record each workflow check reads
+WORKFLOW_ITEMS = {"review.not_done": ReviewItem, "contact.unverified": ContactState,
+                  "filing.unknown_at_miit": _cross_check, "filing.registry_stale": _cross_check}
+
+
 def outcome_of(code: str, data: dict):
+    if "workflow" in data:
+        return checks.evaluate_workflow(code, WORKFLOW_ITEMS[code](**data["workflow"]))
     if "observation" in data:
         record = SiteRecord(**{**data["record"], "pre_approvals": [PreApproval(**a) for a in data["record"]["pre_approvals"]]})
         outcomes = checks.evaluate(load(data["observation"]), record)

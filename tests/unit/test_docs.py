@@ -36,7 +36,9 @@ def test_every_declared_check_has_chinese_texts_and_a_seed_citation():
 
 
 @pytest.mark.parametrize("command", [["--help"], ["scan", "--help"], ["registry", "import", "--help"],
-                                     ["findings", "--help"], ["demo", "--help"], ["sandbox", "up", "--help"]])
+                                     ["findings", "--help"], ["demo", "--help"], ["sandbox", "up", "--help"],
+                                     ["annual-review", "--help"], ["annual-review", "start", "--help"],
+                                     ["contacts", "verify", "--help"], ["miit", "check", "--help"]])
 def test_help_texts(command, capsys):
     with pytest.raises(SystemExit) as info:
         main(command)
