@@ -18,8 +18,8 @@ as abandoned (an attempt with no failure).
 Budget: all requests of one website share one fetch.timeout_s of download time (spiders.download; time
 spent waiting for the address's download slot does not count, requests side by side spend it once):
 whatever is still running when it is spent fails as a timeout attempt, so no site costs more than one
-budget, however many lanes it tried. Retries: Scrapy retries only a connection Twisted reports lost mid-
-way, fetch.retries times and within the budget; a reset before the answer, a refused connection and a
+budget, however many lanes it tried. Retries: Scrapy retries only a connection Twisted reports lost
+mid-way, fetch.retries times and within the budget; a reset before the answer, a refused connection and a
 timeout are never retried (spiders.settings.RETRY_ON): the lanes are the retries.
 """
 
