@@ -1,26 +1,26 @@
-"""The homepage spider: for each filed website, resolve its domains, fetch its homepage and yield what it
-saw (the typed observation, core.observation) with the website's record. It judges nothing: the scan's
-item pipeline runs the checks on what it yields.
+"""The homepage spider: for each filed website, resolve its domains, fetch its homepage and yield what it saw
+(the typed observation, core.observation) with the website's record. It judges nothing: the scan's item
+pipeline runs the checks on what it yields.
 
-Per website: every filed domain and the homepage host are resolved (A and AAAA, full CNAME chain) and
-each address classified; then the homepage is fetched in lanes: https://<host>/, then http://<host>/,
-then (only when the apex gave no page and none of its attempts timed out: it did not resolve, refused or
-reset the connection, failed TLS or answered an error, i.e. it answered fast) https and http of
-www.<apex>. Each lane follows redirects within the website's filed domains and their subdomains (HTTP
-and meta refresh, at most fetch.max_redirects per lane). The http lane starts as soon as the https one
-has failed, or half the budget (HTTP_AFTER) after an https request started downloading if it has not
-answered by then (happy eyeballs), so a hanging site has both schemes running at once. Results are judged in lane order
-whatever order they arrive in: the best one wins (a real page, then a redirect away, then a
-placeholder, then an error) and an earlier lane wins a tie, so https is preferred when both give a page.
-A lane ending in a page, a redirect away or a redirect loop settles the website; lanes still running are
-cancelled and listed as abandoned (an attempt with no failure).
+Per website: every filed domain and the homepage host are resolved (A and AAAA, full CNAME chain) and each
+address classified; then the homepage is fetched in lanes: https://<host>/, then http://<host>/, then
+(only when the apex gave no page and none of its attempts timed out: it did not resolve, refused or reset
+the connection, failed TLS or answered an error, i.e. it answered fast) https and http of www.<apex>. Each
+lane follows redirects within the website's filed domains and their subdomains (HTTP and meta refresh, at
+most fetch.max_redirects per lane). The http lane starts as soon as the https one has failed, or half the
+budget (HTTP_AFTER) after an https request started downloading if it has not answered by then (happy
+eyeballs), so a hanging site has both schemes running at once. Results are judged in lane order whatever
+order they arrive in: the best one wins (a real page, then a redirect away, then a placeholder, then an
+error) and an earlier lane wins a tie, so https is preferred when both give a page. A lane ending in a
+page, a redirect away or a redirect loop settles the website; lanes still running are cancelled and listed
+as abandoned (an attempt with no failure).
 
 Budget: all requests of one website share one fetch.timeout_s of download time (spiders.download; time
 spent waiting for the address's download slot does not count, requests side by side spend it once):
 whatever is still running when it is spent fails as a timeout attempt, so no site costs more than one
-budget, however many lanes it tried. Retries: Scrapy retries only a connection
-dropped before the answer (a reset), fetch.retries times and within the budget; a refused connection
-or a timeout is never retried (spiders.settings.RETRY_ON).
+budget, however many lanes it tried. Retries: Scrapy retries only a connection Twisted reports lost
+mid-way, fetch.retries times and within the budget; a reset before the answer, a refused connection and a
+timeout are never retried (spiders.settings.RETRY_ON): the lanes are the retries.
 """
 
 from __future__ import annotations

@@ -7,14 +7,14 @@ from core.config import Config, user_agent
 BOT_NAME = "beian-scanner"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
-# Only a connection dropped before the answer (a reset) is retried, `fetch.retries` times, and only within
-# the website's budget (spiders.download): a refused connection is refused again and a timeout would cost
-# time the budget no longer has. (A TLS handshake the server cuts short looks like a reset and is retried.)
+# Scrapy retries (fetch.retries, within the website's budget: spiders.download) only a connection that
+# Twisted reports lost or closed mid-way. A reset before the answer or in the TLS handshake (Scrapy 2.13+
+# wraps it as DownloadFailedError), a refused connection and a timeout are never retried: the other
+# scheme, www.<apex> and the next scan's confirmation (site.unreachable needs two scans) are the retries,
+# and a timeout would cost time the budget no longer has.
 RETRY_ON = [
     "twisted.internet.error.ConnectionDone",
     "twisted.internet.error.ConnectionLost",
-    "scrapy.exceptions.DownloadFailedError",  # Scrapy 2.13+: a twisted ResponseFailed (reset mid-request)
-    "scrapy.exceptions.ResponseDataLossError",
 ]
 HANDLER = "spiders.download.BudgetDownloadHandler"
 
