@@ -34,8 +34,9 @@ def core(name: str) -> str:
     return stripped if len(stripped) >= 2 else text
 
 
-def owner_names(page: Page) -> list[tuple[str, str]]:
-    """(organization name, the line it stands in) from the page's ownership lines."""
+def owner_names(page: Page, near_only: bool = True) -> list[tuple[str, str]]:
+    """(organization name, the line it stands in) from the page's ownership lines: the names standing at an
+    ownership marker, or (near_only=False) every name on such a line."""
     lines = re.split(r"[\n|｜]|\s{2,}", page.footer_text) + page.text.splitlines()[-15:]
     found: list[tuple[str, str]] = []
     for line in lines:
@@ -45,7 +46,8 @@ def owner_names(page: Page) -> list[tuple[str, str]]:
         for match in ORG.finditer(line):
             # the owner stands at its marker ("XX公司 版权所有", "版权所有：XX", "Copyright © 2020 XX"); names further
             # along the line are a link farm, a partner list or a lawyer, not the owner
-            if not any(match.end() > start - NEAR_BEFORE and match.start() < end + NEAR_AFTER for start, end in markers):
+            if near_only and not any(match.end() > start - NEAR_BEFORE and match.start() < end + NEAR_AFTER
+                                     for start, end in markers):
                 continue
             before = line[: match.start()]
             if NOT_OWNER.search(before[-12:]):
@@ -83,7 +85,7 @@ def same_owner(name: str, subject_name: str) -> bool:
 def owner_mismatch(obs: Observation, record: SiteRecord) -> Finding | None:
     names = owner_names(obs.page)
     others = [(n, line) for n, line in names if not same_owner(n, record.subject_name)]
-    if record.nature != "个人" and any(same_owner(n, record.subject_name) for n, _ in names):
+    if record.nature != "个人" and any(same_owner(n, record.subject_name) for n, _ in owner_names(obs.page, False)):
         others = []  # the subject itself is named as owner; other names are partners or predecessors
     if not others:
         return None

@@ -1,8 +1,9 @@
 """The real-page corpus (tests/corpus/real) through the real crawl on the sandbox, scored against its labels.
 
-Issue 17's targets are precision 0.98 and recall 0.95 per code family on the held-out half. They are not met
-yet (see the figures `python -m tests.corpus.real` prints); FLOORS are what the scanner reaches today on the
-whole corpus, so that no change makes it worse. Raise them as the rules improve; never lower them to pass.
+Issue 17's targets are precision 0.98 and recall 0.95 per code family. FLOORS are what the scanner reaches on
+the whole corpus (`python -m tests.corpus.real` prints the figures and every disagreement), less a small margin,
+so that no change makes it worse; where a family is still below the target, the floor is what it measures today.
+Raise them as the rules improve; never lower them to pass. A failure prints every disagreement.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import pytest
 
 from tests.corpus.real import FAMILIES, pages, scan, score
 
-FLOORS = {  # family: (precision, recall) on the whole corpus (266 pages), as measured on 2026-12-01
-    "site.placeholder": (0.98, 0.79),
-    "filing": (0.81, 0.91),
-    "content": (0.98, 0.75),
+FLOORS = {  # family: (precision, recall) on the whole corpus (345 pages); measured on 2026-12-01:
+    "site.placeholder": (0.98, 0.94),  # 0.991 / 0.950
+    "filing": (0.95, 0.93),  # 0.964 / 0.952
+    "content": (0.90, 0.78),  # 0.923 / 0.800 (15 positives: one page is 0.07)
 }
 
 
@@ -27,7 +28,7 @@ def scored(tmp_path_factory):
 
 def test_the_corpus_is_real_and_labelled():
     items = pages()
-    assert len(items) >= 260
+    assert len(items) >= 300
     for page in items:
         assert page.row["origin"].get("file_id") or page.row["origin"].get("repo"), page.id
         assert page.split in ("tune", "holdout"), page.id
