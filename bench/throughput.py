@@ -38,7 +38,8 @@ at the end; the ratios within one run are the figures to read. One round each (t
 not fit the time on a loaded machine), product defaults (concurrency 256, per IP 8, timeout 10 s), --db warm:
 
   unshare -n sh -c 'ip link set lo up && .venv/bin/python bench/throughput.py --sites 5000 --rounds 3 --keep /tmp/tp'
-      (stopped after round 1; the warm database it made was kept as /tmp/tp/warm-5000.db)
+      (stopped after round 1; the warm database it made was kept as /tmp/tp/warm-5000.db and used by the
+      two runs below: same registry, its RDAP caches filled, its findings those of the 40 KB plain scan)
   … --sites 5000 --rounds 1 --latency --only full --only bare --warm-db /tmp/tp/warm-5000.db --keep /tmp/tp
   … --sites 5000 --rounds 1 --page-kb 16 --only full --only bare --warm-db /tmp/tp/warm-5000.db --keep /tmp/tp
 
@@ -66,7 +67,7 @@ not fit the time on a loaded machine), product defaults (concurrency 256, per IP
   | bare Scrapy                 |    49.0 |        14.3 |   101 MB |          1.62 |        0.69 |
   full / bare 0.27 (parse 11.8, checks 2.3, store 3.2 ms/site; 19 not checked); bare failed no site. Not
   run for lack of time: 16 KB with --latency, and the bs4 contender at 16 KB and in latency mode.
-  The farm: nginx 1.0-1.9 CPU ms/site, i.e. one worker could serve ~700-900 sites/s on one core, and it
+  The farm: nginx 1.0-1.9 CPU ms/site, i.e. one worker could serve ~500-1,000 sites/s on one core, and it
   used 1-8 % of a core during the runs; the DNS/RDAP sandbox 0.6-1.0 ms/site (~1,000 sites/s); the
   latency front 2.1 ms/site (~470 sites/s). All are far above the contenders' rates: the ceiling measured
   is the scanner's CPU per site.
