@@ -31,6 +31,7 @@ class BareSpider(scrapy.Spider):
         self.domains = domains
         self.done = 0
         self.failed = 0  # no allowed address, or both schemes failed (timeouts included)
+        self.unresolved = 0  # of those: no allowed address (DNS answered nothing usable, or timed out)
 
     async def start(self):
         ctx = self.crawler.beian_context
@@ -45,6 +46,7 @@ class BareSpider(scrapy.Spider):
                 if not allowed:
                     self.done += 1
                     self.failed += 1
+                    self.unresolved += 1
                     continue
                 yield scrapy.Request(f"https://{name}/", callback=self.parse, errback=self.retry_http, dont_filter=True,
                                      meta={"download_slot": allowed[0], "name": name, "dont_redirect": True,
@@ -55,7 +57,7 @@ class BareSpider(scrapy.Spider):
         return []
 
     def summary(self) -> dict:
-        return {"done": self.done, "failed": self.failed}
+        return {"done": self.done, "failed": self.failed, "unresolved": self.unresolved}
 
     def retry_http(self, failure):
         request = failure.request

@@ -49,7 +49,7 @@ class FooterSpider(BareSpider):
         return []
 
     def summary(self) -> dict:
-        return {"done": self.done, "failed": self.failed, "numbers": self.numbers, "linked": self.linked}
+        return {"done": self.done, "failed": self.failed, "unresolved": self.unresolved, "numbers": self.numbers, "linked": self.linked}
 
 
 def crawl_footers(config_path: str, domains_path: str) -> dict:

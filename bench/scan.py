@@ -9,9 +9,9 @@ in its own process, imports its registry, then runs in child processes:
   2. a bare Scrapy crawl of the same homepages through the same DNS resolver and settings, no checks
      and no storage.
 Prints sites/s, CPU ms per site (split into DNS, fetch, parse, checks, store) and peak RSS. Figures,
-not assertions. The pages come from the sandbox's Python web server, which is the ceiling of both crawls
-here (its CPU per page exceeds the bare crawl's), so "full / bare" near 100 % says nothing about the
-scanner's own speed: bench/throughput.py measures that on nginx (2026-12-01: full / bare well under 1).
+not assertions. The pages come from the sandbox's Python web server, which both crawls wait on here, so a
+"full / bare" near 100 % says little about the scanner's own speed: on nginx (bench/throughput.py,
+2026-12-01, 5,000 sites of 40 KB) full / bare was 0.35, on 16 KB pages 0.27.
 Use this one for the per-stage CPU split, the render and the domain-check figures.
 With --app-shells a share of the sites are single-page apps: the scan renders them (and the pages that
 lack a number) in headless Chromium, and the report adds the share rendered and the browser's CPU and
