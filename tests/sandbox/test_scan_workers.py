@@ -40,7 +40,9 @@ def scan(config: Path, workers: int, env: dict | None = None) -> tuple[subproces
     return result, findings
 
 
-VOLATILE = ("elapsed_ms", "observed_at")  # evidence that differs between any two runs
+# Evidence that differs between any two runs: timings, and what follows the sandbox's RDAP dates, which are
+# relative to the moment it answered (days_left of an answer a resumed scan reads back from the cache).
+VOLATILE = ("elapsed_ms", "observed_at", "days_left")
 MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?")  # the sandbox's RDAP dates follow the clock
 
 
