@@ -79,10 +79,13 @@ def to_simplified(text: str) -> str:
     return _t2s(text) if _CJK_OR_LATER.search(text) else text
 
 
-@lru_cache(maxsize=4096)
-def normalise(text: str) -> str:
+def normalise_once(text: str) -> str:
     """NFKC (full-width digits and letters) then traditional -> simplified (OpenCC t2s)."""
     return to_simplified(unicodedata.normalize("NFKC", text))
+
+
+# cached for the short strings that recur (labels, registry fields); a page's long texts use normalise_once
+normalise = lru_cache(maxsize=4096)(normalise_once)
 
 
 def _kind(raw: str | None) -> str:

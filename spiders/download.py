@@ -20,6 +20,8 @@ from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import Response
 
+from spiders.tls_context import SharedContextFactory
+
 
 class Abandoned(Exception):
     """The website's answer was settled while this download was still running; it was cancelled."""
@@ -71,6 +73,12 @@ class Budget:
 
 
 class BudgetDownloadHandler(HTTP11DownloadHandler):
+    def __init__(self, crawler) -> None:
+        super().__init__(crawler)
+        # one TLS context for every connection (spiders.tls_context); DOWNLOADER_CLIENTCONTEXTFACTORY, the
+        # setting for this, is deprecated in Scrapy 2.19
+        self._contextFactory = SharedContextFactory.from_crawler(crawler)
+
     async def download_request(self, request: Request) -> Response:
         budget: Budget | None = request.meta.get("budget")
         if budget is None:

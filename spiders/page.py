@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from core.icp import PSB_RE, find_numbers, normalise, to_simplified
+from core.icp import PSB_RE, find_numbers, normalise, normalise_once, to_simplified
 from core.observation import NumberSeen, Page
 
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header",
@@ -216,7 +216,7 @@ def _region_text(elements: list) -> str:
     for element in _outermost(elements):
         value = " ".join(t.strip() for t in _REGION_TEXT(element) if t.strip())
         if value:
-            texts.append(normalise(value))
+            texts.append(normalise_once(value))
     return " ".join(texts)
 
 
@@ -340,7 +340,7 @@ def _numbers_in_markup(raw: str, lowered: str) -> list[str]:
             merged.append([start, end])
     found: list[str] = []
     for start, end in merged:
-        for number in find_numbers(normalise(raw[start:end])):
+        for number in find_numbers(normalise_once(raw[start:end])):
             if number.canonical not in found:
                 found.append(number.canonical)
     return found

@@ -55,7 +55,6 @@ def crawl_settings(config: Config, pipelines: dict[str, int]) -> dict:
         "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
         "REACTOR_THREADPOOL_MAXSIZE": 4,
         "DNSCACHE_ENABLED": False,
-        "DOWNLOADER_CLIENTCONTEXTFACTORY": "spiders.tls_context.SharedContextFactory",
         "DEFAULT_REQUEST_HEADERS": {
             "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
             "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",

@@ -27,9 +27,18 @@ def test_scrapy_default_makes_one_per_connection():
     assert first is not second
 
 
-def test_the_crawl_uses_it():
+def test_the_crawl_uses_it(monkeypatch):
+    """The crawl's download handler (both schemes) swaps the shared factory in; Scrapy's own __init__ needs a
+    running reactor, so it is skipped here."""
+    from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+    from scrapy.utils.misc import load_object
+
     settings = crawl_settings(parse_config({}), {})
-    assert settings["DOWNLOADER_CLIENTCONTEXTFACTORY"] == "spiders.tls_context.SharedContextFactory"
+    assert "DOWNLOADER_CLIENTCONTEXTFACTORY" not in settings  # deprecated in Scrapy 2.19: it warns
+    monkeypatch.setattr(HTTP11DownloadHandler, "__init__", lambda self, crawler: None)
+    for scheme in ("http", "https"):
+        handler = load_object(settings["DOWNLOAD_HANDLERS"][scheme])(get_crawler(settings_dict={}))
+        assert isinstance(handler._contextFactory, SharedContextFactory)
 
 
 def test_a_shared_certificate_is_read_once_and_judged_per_host(monkeypatch):
