@@ -20,7 +20,7 @@ from core import clock
 from core.config import Config
 from scanner.crawl import CrawlReport, check_renderer, crawl_shard, domain_facts, merge_timing, self_usage
 from scanner.progress import Progress
-from scanner.scans import ScanError, open_scan
+from scanner.scans import ScanError, kept_alive, open_scan
 from scanner.store.db import Store
 from scanner.store.models import Scan
 from scanner.targets import Selector, count
@@ -77,7 +77,8 @@ def run_scan(config: Config, store: Store, selector: Selector, *, workers: int =
     if finished:
         from scanner.registry_checks import run_registry_checks
 
-        registry_counts = run_registry_checks(config, store, selector, scan_id)
+        with kept_alive(store, scan_id):
+            registry_counts = run_registry_checks(config, store, selector, scan_id)
     state = "finished" if finished else "interrupted"
     elapsed = time.monotonic() - started
     by_code = Counter()

@@ -4,16 +4,20 @@ interrupted when its process is gone. An interrupted scan resumes when the same 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import select
 
 from core import clock
-from scanner.store.db import Store, as_utc, utcnow
+from scanner.store.db import Store, as_utc, retrying, utcnow
 from scanner.store.models import Scan
 from scanner.targets import Selector
 
 STALE_AFTER_S = 120  # a running scan whose heartbeat is older than this is taken as dead
+HEARTBEAT_S = 30.0  # how often a live scan's process beats, well inside STALE_AFTER_S
 
 
 class ScanError(Exception):
@@ -74,3 +78,35 @@ def mark_interrupted(store: Store, pid: int) -> int:
         for scan in stale:
             scan.state = "interrupted"
         return len(stale)
+
+
+def heartbeat(store: Store, scan_id: int) -> None:
+    """Tell a later run that this process still owns the scan; a missed beat is harmless."""
+    def beat() -> None:
+        with store.transaction() as session:
+            scan = session.get(Scan, scan_id)
+            scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
+
+    try:
+        retrying(beat)
+    except Exception:  # noqa: BLE001 - the next beat may get through
+        pass
+
+
+@contextmanager
+def kept_alive(store: Store, scan_id: int, every_s: float = HEARTBEAT_S) -> Iterator[None]:
+    """Beat for the scan from a thread while the body runs: the registry checks of a million websites take
+    longer than STALE_AFTER_S, and a scan without a beat would be taken over by the next run."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            heartbeat(store, scan_id)
+
+    thread = threading.Thread(target=loop, name="scan-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -26,13 +26,11 @@ from multiprocessing.connection import Connection, wait
 from core.config import Config
 from scanner.crawl import CrawlReport, crawl_shard, share_of
 from scanner.progress import Tally
-from scanner.scans import ScanError
-from scanner.store.db import Store, retrying, utcnow
-from scanner.store.models import Scan
+from scanner.scans import HEARTBEAT_S, ScanError, heartbeat
+from scanner.store.db import Store
 from scanner.targets import Selector, Shard
 
 FEED_INTERVAL_S = 0.25  # how often a worker reports its counts
-HEARTBEAT_S = 30.0  # the parent's heartbeat on the scan (scanner.scans.STALE_AFTER_S is 120)
 PR_SET_PDEATHSIG = 1
 
 
@@ -210,15 +208,7 @@ class WorkerRun:
                 beat = time.monotonic()
 
     def _heartbeat(self) -> None:
-        def beat() -> None:
-            with self.store.transaction() as session:
-                scan = session.get(Scan, self.scan_id)
-                scan.stats = {**(scan.stats or {}), "heartbeat": utcnow().isoformat(), "pid": os.getpid()}
-
-        try:
-            retrying(beat)
-        except Exception:  # noqa: BLE001 - a missed heartbeat is harmless
-            pass
+        heartbeat(self.store, self.scan_id)
 
     def _trap_signals(self) -> dict:
         if threading.current_thread() is not threading.main_thread():
