@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from collections import OrderedDict
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
@@ -19,6 +20,7 @@ PROVIDER, PROVIDER_OFFSHORE, CDN, PRIVATE, KNOWN, UNKNOWN = (
     "provider", "provider_offshore", "cdn", "private", "known", "unknown",
 )
 FOREIGN_KINDS = frozenset({PROVIDER_OFFSHORE, KNOWN, UNKNOWN})
+MEMO_SIZE = 50_000  # owners held in memory (least recently used go); the store's cache holds them all
 
 
 class OwnerCache(Protocol):
@@ -54,7 +56,7 @@ class Ownership:
         self.known = load_known_networks(BUILTIN_NETWORKS, config.ownership.known_networks)
         self.cache = cache
         self.ttl = timedelta(days=config.ownership.cache_ttl_days)
-        self._memo: dict[str, Owner] = {}
+        self._memo: OrderedDict[str, Owner] = OrderedDict()
         self._pending: dict[str, asyncio.Future] = {}
         self.rdap_queries = 0
 
@@ -95,6 +97,7 @@ class Ownership:
 
     async def owner(self, address: str) -> Owner:
         if address in self._memo:
+            self._memo.move_to_end(address)
             return self._memo[address]
         pending = self._pending.get(address)
         if pending is not None:
@@ -105,6 +108,8 @@ class Ownership:
             info = await self._lookup(address)
             future.set_result(info)
             self._memo[address] = info
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
             return info
         finally:
             self._pending.pop(address, None)
