@@ -38,6 +38,9 @@ from core.config import RenderConfig
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 MAX_RELAUNCHES = 5
 SETTLE_S = 0.3  # after the load event, no request in flight for this long: the page has settled
+# A sub-resource that never answers (a tracker, a dead CDN) holds the load event back for ever: this long before
+# the page's deadline, what the page shows by then is snapshotted and judged, as a visitor would see it.
+SNAPSHOT_MARGIN_S = 1.5
 MAX_DOM_CHARS = 4 * 1024 * 1024
 SKIPPED_TYPES = {"image", "media", "font", "manifest", "texttrack", "beacon", "ping", "eventsource", "other"}
 BROWSER_ARGS = [
@@ -415,14 +418,26 @@ class _PageSession:
                         blocked=list(self.blocked))
 
     async def run(self, slot: _Slot) -> Rendered:
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
         slot.session = self
-        await slot.page.goto(self.url, wait_until="load")
+        snapshot_at = self.deadline - SNAPSHOT_MARGIN_S
+        try:
+            await slot.page.goto(self.url, wait_until="domcontentloaded", timeout=_ms_until(snapshot_at))
+        except PlaywrightTimeout:  # not even the document parsed in budget: could not check (渲染超时)
+            raise TimeoutError from None
+        try:
+            await slot.page.wait_for_load_state("load", timeout=_ms_until(snapshot_at))
+        except PlaywrightTimeout:  # still loading something: judged on what is drawn by now
+            pass
         loaded = time.monotonic()
         while True:
             if slot.crashed:
                 raise RuntimeError("页面渲染进程崩溃")
             now = time.monotonic()
             if self.in_flight == 0 and now - max(self.last_activity, loaded) >= SETTLE_S:
+                break
+            if now >= snapshot_at:
                 break
             await asyncio.sleep(0.05)
         if self.left_for or slot.page.url.startswith("chrome-error:"):
@@ -476,6 +491,11 @@ class _PageSession:
     def _block(self, url: str, why: str) -> None:
         if len(self.blocked) < 50:
             self.blocked.append(f"{url[:200]}: {why}")
+
+
+def _ms_until(moment: float) -> float:
+    """Playwright's timeout (ms) for a wait that must end by `moment` (monotonic); never 0, which means no limit."""
+    return max(1.0, (moment - time.monotonic()) * 1000)
 
 
 async def _refuse_websocket(ws) -> None:

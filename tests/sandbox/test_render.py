@@ -105,11 +105,20 @@ def world(trap_port: int) -> dict:
             "spin.cn": {"a": [web], "web": {
                 "page": page("<div id='app'></div><script src='/spin.js'></script>"),
                 "paths": {"/spin.js": {"content_type": JS, "page": "while (true) {}"}}}},
+            # 7. an app shell that draws its footer (number, no link), then keeps loading scripts that never
+            #    answer, each started when the last gives up: the load event never comes within the budget
+            "stall.cn": {"a": [web], "web": {
+                "page": page("<div id='app'></div><script src='/assets/app.js'></script>"),
+                "paths": {"/assets/app.js": {"content_type": JS, "page": app_bundle(
+                    "<footer class='site-footer'>©2026 星河软件 京ICP备21000001号-7</footer>") +
+                    "(function more(n){var s=document.createElement('script');s.src='/hang.js?n='+n;"
+                    "s.onerror=function(){more(n+1);};document.head.appendChild(s);})(0);"},
+                          "/hang.js": {"behaviour": "hang"}}}},
         },
         "registry": {"subjects": [{
             "subject_number": "京ICP备21000001号", "name": "北京星河软件有限公司", "nature": "企业",
             "websites": [site(1, "dcl.cn"), site(2, "json.cn"), site(3, "shell.cn"), site(4, "nonumber.cn"),
-                         site(5, "reach.cn"), site(6, "spin.cn")],
+                         site(5, "reach.cn"), site(6, "spin.cn"), site(7, "stall.cn")],
         }]},
     }
 
@@ -191,6 +200,15 @@ def test_a_page_that_cannot_be_rendered_in_budget_is_not_checked(rendered):
     assert not codes_of(findings, 6) & {"filing.number_missing", "filing.link_missing", "site.placeholder"}
     render = observation(config, 6)["page"]["render"]
     assert render["state"] == "failed" and "超时" in render["reason"]
+
+
+def test_a_page_still_loading_at_its_deadline_is_judged_on_what_it_drew(rendered):
+    """A sub-resource that never answers (a dead tracker or CDN) holds the load event back; the page is judged
+    on what it shows by then, as a visitor sees it, not left unchecked (real pages: tests/corpus/real c-001)."""
+    _box, _result, findings, config, _trap, _tmp = rendered
+    render = observation(config, 7)["page"]["render"]
+    assert render["state"] == "rendered", render
+    assert "filing.link_missing" in codes_of(findings, 7)
 
 
 def test_without_chromium_the_scan_says_so_and_reports_static_results(rendered, tmp_path):
