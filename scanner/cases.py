@@ -167,7 +167,8 @@ class CaseBook:
                     continue  # informational: a finding, no case
                 if max(r.seen_count for r in rows) < confirm_needed(self.config, first.check):
                     continue
-                if grace.for_finding(first.website_number, first.subject_number) is not None:
+                if declared(first.check).severity != CRITICAL and grace.for_finding(first.website_number,
+                                                                                    first.subject_number):
                     report.pending += 1  # opens at the first reconcile after the grace (pending() lists it)
                     continue
                 waiver = waivers.get(key)
@@ -371,7 +372,7 @@ class CaseBook:
                 groups[case_key_of(row.key)].append(row)
             for key, rows in groups.items():
                 first = rows[0]
-                if key in active or not in_notices(self.config, first.check):
+                if key in active or not in_notices(self.config, first.check) or declared(first.check).severity == CRITICAL:
                     continue
                 if max(r.seen_count for r in rows) < confirm_needed(self.config, first.check):
                     continue

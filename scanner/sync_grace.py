@@ -11,7 +11,8 @@ A change is a `registry_changes` row of kind `changed` or `restored` (not `added
 registry is no change of anything, and a new filing has no stale state to wait for), timed by its import.
 The grace of a change at local time T on day D ends at the same time T on the N-th working day after D
 (chinese-calendar plus `deadlines.holidays/workdays`, as every deadline). A website's findings wait for
-changes of the website and of its subject; a subject's findings for changes of the subject. A change stamped
+changes of the website and of its subject; a subject's findings for changes of the subject. `critical` findings
+(prohibited content) never wait: no registry lag explains them, as they skip the 整改期 too. A change stamped
 after `now` (a clock pinned to the past, BEIAN_NOW) is not "in the last N days" and grants no grace.
 """
 

@@ -133,3 +133,13 @@ def test_cases_pending_lists_them(world, capsys, monkeypatch):
     args.pending = False
     assert cases_cmd.cmd_list(args, config) == 0
     assert "0 cases; 1 pending after a registry change" in capsys.readouterr().out
+
+
+def test_a_critical_finding_never_waits(world):
+    config, store = world()
+    with store.transaction() as session:
+        session.execute(Finding.__table__.update().values(
+            check="content.prohibited", severity="critical", key=f"content.prohibited|{SUBJECT}|{WEBSITE}|nolink-a.cn"))
+    report = CaseBook(config, store, now=at("2026-11-03T10:00")).reconcile()
+    assert report.opened == 1 and report.pending == 0
+    assert [c.state for c in cases_of(store)] == ["escalated"]
