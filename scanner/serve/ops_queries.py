@@ -70,12 +70,12 @@ def health_trend(session: Session) -> dict:
             continue
         share, observed = failure_share(scan.stats or {})
         verdict = (scan.stats or {}).get("health") or {}
-        points.append({"scan_id": scan.id, "date": shanghai_iso(scan.finished_at or scan.started_at)[:16],
+        points.append({"scan_id": scan.id, "date": shanghai_iso(scan.finished_at or scan.started_at)[:16].replace("T", " "),
                        "share": share, "observed": observed, "held": bool(verdict.get("held")),
                        "released": bool(verdict.get("released"))})
         if len(points) >= HEALTH_SCANS:
             break
     verdict = ((last.stats or {}).get("health") or {}) if last else {}
-    return {"last": {"scan_id": last.id, "finished_at": shanghai_iso(last.finished_at)[:16],
+    return {"last": {"scan_id": last.id, "finished_at": shanghai_iso(last.finished_at)[:16].replace("T", " "),
                      "share": failure_share(last.stats or {})[0], "verdict": verdict} if last else None,
             "points": list(reversed(points))}
