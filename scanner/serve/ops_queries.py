@@ -75,7 +75,9 @@ def health_trend(session: Session) -> dict:
                        "released": bool(verdict.get("released"))})
         if len(points) >= HEALTH_SCANS:
             break
-    verdict = ((last.stats or {}).get("health") or {}) if last else {}
+    raw = ((last.stats or {}).get("health") or {}) if last else {}
+    verdict = {"assessed": bool(raw), "held": bool(raw.get("held")), "released": bool(raw.get("released")),
+               "baseline": raw.get("baseline"), "threshold": raw.get("threshold")}
     return {"last": {"scan_id": last.id, "finished_at": shanghai_iso(last.finished_at)[:16].replace("T", " "),
                      "share": failure_share(last.stats or {})[0], "verdict": verdict} if last else None,
             "points": list(reversed(points))}
