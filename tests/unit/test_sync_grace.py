@@ -26,12 +26,14 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
-@pytest.fixture
-def world(tmp_path: Path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(tmp_path: Path, request):
+    url = f"sqlite:///{tmp_path / 'beian.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
     def make(grace_days: int | None = None, kind: str = "website", change: str = "changed"):
         path = tmp_path / "beian.toml"
         extra = "" if grace_days is None else f"[cases]\nsync_grace_days = {grace_days}\n"
-        path.write_text(f'database = "sqlite:///{tmp_path / "beian.db"}"\n{extra}', encoding="utf-8")
+        path.write_text(f'database = "{url}"\n{extra}', encoding="utf-8")
         config = load_config(path)
         store = Store(config.database)
         with store.transaction() as session:
