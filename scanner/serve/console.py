@@ -299,7 +299,8 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
             provinces = sorted({p for p in session.scalars(select(Subject.province).distinct()) if p})
         f = {"state": state or "active", "check": check, "province": province, "deadline_before": deadline_before}
         return page("cases", request, rows=rows, provinces=provinces, states=STATES, pager=pager, f=f,
-                    pager_base="/console/cases", sizes=PAGE_SIZES, bulk_back=request.url.query)
+                    pager_base="/console/cases", sizes=PAGE_SIZES, bulk_back=request.url.query,
+                    pending=len(CaseBook(config, store, now=now()).pending()))
 
     @router.get("/cases/{case_id}")
     def case_page(request: Request, case_id: int) -> HTMLResponse:

@@ -90,6 +90,7 @@ def test_dashboard_counts_link_into_the_lists(console):
     page.click("#card-active")
     page.wait_for_url(re.compile(r"/console/cases\?state=active$"))
     assert page.locator("tr.case").count() == active
+    assert "另有 1 项问题" in page.inner_text("#pending-note"), "the case list names what waits in the grace"
 
     page.goto(f"{base}/console/")
     href = by_check.first.get_attribute("href")
