@@ -34,7 +34,9 @@ from scanner.store.observations import decode
 
 MAX_SCANS = 30  # observations shown, newest first
 MAX_SEARCH = 50
-AUTOMATIC = ("sweep",)  # actors that are not operators; "scan N" too
+# the actors of CaseBook.reconcile runs (scanner/cases.py and its callers): everything else is a person or a script
+AUTOMATIC = ("sweep", "miit cross-check", "contact verification")
+AUTOMATIC_PREFIXES = ("scan ", "annual review ")
 
 
 class NotFound(Exception):
@@ -42,7 +44,7 @@ class NotFound(Exception):
 
 
 def is_operator(actor: str) -> bool:
-    return not (actor in AUTOMATIC or actor.startswith("scan "))
+    return not (actor in AUTOMATIC or actor.startswith(AUTOMATIC_PREFIXES))
 
 
 def search(session: Session, text: str, limit: int = MAX_SEARCH) -> list[dict]:

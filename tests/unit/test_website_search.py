@@ -56,3 +56,12 @@ def test_story_of_an_unknown_number_is_not_found(store):
         with pytest.raises(NotFound):
             story(session, "京ICP备59999999号-1")
         assert story(session, "京ICP备50000001号-1")["record"]["domains"] == ["jia-shop.cn"]
+
+
+@pytest.mark.parametrize("actor, operator", [("scan 12", False), ("sweep", False), ("annual review 3", False),
+                                             ("miit cross-check", False), ("console", True), ("console（批量）", True),
+                                             ("张三", True), ("operator", True)])
+def test_operator_actions_are_the_ones_no_reconcile_run_made(actor, operator):
+    from scanner.website_story import is_operator
+
+    assert is_operator(actor) is operator
