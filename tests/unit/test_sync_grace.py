@@ -145,3 +145,14 @@ def test_a_critical_finding_never_waits(world):
     report = CaseBook(config, store, now=at("2026-11-03T10:00")).reconcile()
     assert report.opened == 1 and report.pending == 0
     assert [c.state for c in cases_of(store)] == ["escalated"]
+
+
+@pytest.mark.parametrize("value", ["-1", '"2"', "1.5"])
+def test_a_bad_grace_is_a_one_line_config_error_naming_the_key(tmp_path, value):
+    from core.config import ConfigError
+
+    path = tmp_path / "bad.toml"
+    path.write_text(f"[cases]\nsync_grace_days = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="sync_grace_days") as raised:
+        load_config(path)
+    assert "\n" not in str(raised.value)
