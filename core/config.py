@@ -372,6 +372,10 @@ class CasesConfig:
     health_factor: float = setting(3.0, _positive_float)
     health_margin: float = setting(0.10, _share)
     health_baseline_scans: int = setting(5, _positive_int)
+    # Chinese working days after a registry change of a website or its subject during which its findings wait
+    # (listed as pending) instead of opening cases: the bureau's approval reaches the provider 1-2 working days
+    # late (scanner/sync_grace.py). 0: no grace.
+    sync_grace_days: int = setting(2, _count)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from scanner.store.models import (
     Website,
 )
 from scanner.store.observations import decode
+from scanner.sync_grace import SyncGrace
 from scanner.workdays import WorkCalendar, deadline_after, extend_deadline, reminder_due
 
 OPEN, NOTIFIED, EXTENDED, OVERDUE, ESCALATED = "open", "notified", "extended", "overdue", "escalated"
@@ -70,6 +71,7 @@ class Report:
     overdue: int = 0
     escalated: int = 0
     waivers_lapsed: int = 0
+    pending: int = 0  # confirmed findings held back by the grace after a registry change (sync_grace)
     messages: int = 0
     no_recipient: int = 0
     uncovered_years: set[int] = field(default_factory=set)
@@ -80,6 +82,8 @@ class Report:
             ("resolved", self.resolved), ("overdue", self.overdue), ("escalated", self.escalated),
         ) if n]
         text = "cases: " + (", ".join(parts) if parts else "no changes") + f"; {self.messages} messages queued"
+        if self.pending:
+            text += f"; {self.pending} pending (registry changed recently: beian cases --pending)"
         if self.held:
             text += " (notices HELD by the crawl-health gate)"
         return text
@@ -153,6 +157,7 @@ class CaseBook:
                 groups[case_key_of(row.key)].append(row)
             active = set(session.scalars(select(Case.active_key).where(Case.active_key.is_not(None))))
             waivers = {w.key: w for w in session.scalars(select(Waiver).where(Waiver.lapsed_at.is_(None)))}
+            grace = SyncGrace(session, self.config.cases.sync_grace_days, self.now, self.calendar)
             candidates = []
             for key, rows in groups.items():
                 if key in active:
@@ -161,6 +166,10 @@ class CaseBook:
                 if not in_notices(self.config, first.check):
                     continue  # informational: a finding, no case
                 if max(r.seen_count for r in rows) < confirm_needed(self.config, first.check):
+                    continue
+                if declared(first.check).severity != CRITICAL and grace.for_finding(first.website_number,
+                                                                                    first.subject_number):
+                    report.pending += 1  # opens at the first reconcile after the grace (pending() lists it)
                     continue
                 waiver = waivers.get(key)
                 if waiver is not None:
@@ -345,6 +354,35 @@ class CaseBook:
                 raise_alert(session, self.config, self.now, "calendar",
                             f"{listed} 年无官方节假日数据，整改期限按周末及固定节日推算，请在配置中补充放假调休安排",
                             scan_id=scan_id, years=sorted(years))
+
+    def pending(self) -> list[dict]:
+        """Confirmed findings that would open a case but wait for the grace after a registry change: one row
+        per would-be case (check, subject, website, the change, when the grace ends), soonest first."""
+        out = []
+        with self.store.session() as session:
+            grace = SyncGrace(session, self.config.cases.sync_grace_days, self.now, self.calendar)
+            if not grace.active:
+                return []
+            active = set(session.scalars(select(Case.active_key).where(Case.active_key.is_not(None))))
+            groups: dict[str, list] = defaultdict(list)
+            for row in session.execute(
+                select(Finding.key, Finding.check, Finding.subject_number, Finding.website_number, Finding.domain,
+                       Finding.summary, Finding.seen_count).where(Finding.closed_at.is_(None))
+            ):
+                groups[case_key_of(row.key)].append(row)
+            for key, rows in groups.items():
+                first = rows[0]
+                if key in active or not in_notices(self.config, first.check) or declared(first.check).severity == CRITICAL:
+                    continue
+                if max(r.seen_count for r in rows) < confirm_needed(self.config, first.check):
+                    continue
+                held = grace.for_finding(first.website_number, first.subject_number)
+                if held is not None:
+                    out.append({"key": key, "check": first.check, "subject_number": first.subject_number,
+                                "website_number": first.website_number, "domain": first.domain,
+                                "summary": first.summary, "changed": held.kind, "changed_number": held.number,
+                                "changed_at": local_time(held.changed_at), "until": local_time(held.until)})
+        return sorted(out, key=lambda r: (r["until"], r["key"]))
 
     # -- operator actions ------------------------------------------------------------------------------
     def extend(self, case_id: int, days: int, reason: str, actor: str = "operator") -> Case:

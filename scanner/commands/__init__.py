@@ -13,9 +13,10 @@ from scanner.commands import (
     review_cmd,
     scan_cmd,
     serve_cmd,
+    website_cmd,
 )
 
 
 def register(sub) -> None:
-    for module in (registry_cmd, scan_cmd, report_cmd, cases_cmd, review_cmd, contacts_cmd, miit_cmd, notices_cmd, serve_cmd, demo_cmd):
+    for module in (registry_cmd, scan_cmd, report_cmd, cases_cmd, website_cmd, review_cmd, contacts_cmd, miit_cmd, notices_cmd, serve_cmd, demo_cmd):
         module.register(sub)

@@ -31,6 +31,8 @@ def register(sub) -> None:
     p.add_argument("--escalated", action="store_true", help="the 取消接入 worklist (state escalated)")
     p.add_argument("--all", action="store_true", help="include resolved and waived cases")
     p.add_argument("--check", action="append", default=[], metavar="CODE", help="only this check code")
+    p.add_argument("--pending", action="store_true",
+                   help="findings waiting for the grace after a registry change (cases.sync_grace_days) instead")
     p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
     p.set_defaults(func=cmd_list)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
@@ -59,8 +61,25 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_alerts)
 
 
+PENDING_COLUMNS = ["check", "website_number", "subject_number", "changed", "changed_at", "until"]
+
+
 def cmd_list(args, config: Config) -> int:
     store = open_store(config)
+    pending = CaseBook(config, store).pending()
+    if args.check:
+        pending = [row for row in pending if row["check"] in args.check]
+    if args.pending:
+        store.dispose()
+        if args.format == "jsonl":
+            write_jsonl(pending, sys.stdout)
+        elif args.format == "csv":
+            write_csv(pending, sys.stdout, PENDING_COLUMNS)
+        else:
+            write_table(pending, sys.stdout, PENDING_COLUMNS)
+            print(f"{len(pending)} pending: registry changed in the last {config.cases.sync_grace_days} working days; "
+                  "each opens a case at the first sweep or scan after `until`")
+        return 0
     states = [ESCALATED] if args.escalated else (args.state or ([] if args.all else list(ACTIVE)))
     with store.session() as session:
         statement = CaseFilter(states=states, checks=args.check or ()).select()
@@ -72,7 +91,7 @@ def cmd_list(args, config: Config) -> int:
         write_csv(items, sys.stdout, WORKLIST_COLUMNS if args.escalated else CASE_COLUMNS)
     else:
         write_table(items, sys.stdout, WORKLIST_COLUMNS if args.escalated else TABLE_COLUMNS)
-        print(f"{len(items)} cases")
+        print(f"{len(items)} cases" + (f"; {len(pending)} pending after a registry change (--pending)" if pending else ""))
     return 0
 
 

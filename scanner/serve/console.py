@@ -262,11 +262,10 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
         response.delete_cookie(COOKIE, path="/console")
         return response
 
-    @router.get("")
-    @router.get("/")
-    def home(request: Request) -> Response:
-        check_login(request)
-        return RedirectResponse("/console/cases", status_code=303)
+    # the dashboard (/console/), website pages and bulk case actions: scanner/serve/ops_console.py
+    from scanner.serve.ops_console import OpsKit, add_ops_pages
+
+    add_ops_pages(router, config, store, OpsKit(page, check_login, check_post, now))
 
     @router.get("/cases")
     def cases(request: Request, state: str = "", check: str = "", province: str = "", deadline_before: str = "",
@@ -300,7 +299,8 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
             provinces = sorted({p for p in session.scalars(select(Subject.province).distinct()) if p})
         f = {"state": state or "active", "check": check, "province": province, "deadline_before": deadline_before}
         return page("cases", request, rows=rows, provinces=provinces, states=STATES, pager=pager, f=f,
-                    pager_base="/console/cases", sizes=PAGE_SIZES)
+                    pager_base="/console/cases", sizes=PAGE_SIZES, bulk_back=request.url.query,
+                    pending=len(CaseBook(config, store, now=now()).pending()))
 
     @router.get("/cases/{case_id}")
     def case_page(request: Request, case_id: int) -> HTMLResponse:
