@@ -138,7 +138,7 @@ def test_rescan_still_found_shows_the_new_scans_evidence_and_the_audit_trail(des
         event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == ids[B_SITE]).order_by(CaseEvent.id.desc())).first()
     assert event.actor == f"customer {B}" and "申请复查" in event.reason and event.detail["rescan_id"] == rescan.id
     page = client.get(f"{link}?asked={ids[B_SITE]}")
-    assert 'data-outcome="pending"' in page.text and 'http-equiv="refresh"' in page.text
+    assert 'data-outcome="pending"' in page.text and 'http-equiv="refresh"' in page.text and 'id="asked"' in page.text
     assert "disabled" in page.text
 
     # what `beian serve` does with the request: the scan, then the request marked finished
@@ -149,6 +149,7 @@ def test_rescan_still_found_shows_the_new_scans_evidence_and_the_audit_trail(des
     assert 'data-outcome="still_found"' in page.text and "问题仍然存在" in page.text
     assert "百家乐" in page.text  # the new scan's evidence snippet
     assert 'http-equiv="refresh"' not in page.text
+    assert 'id="asked"' not in client.get(f"{link}?asked={ids[B_SITE]}").text  # done: no "being re-checked" banner
     show = beian(config_path, "cases", "show", str(ids[B_SITE]))
     assert "申请复查" in show.stdout and B in show.stdout
 
