@@ -6,6 +6,9 @@ the result (still found, with the new scan's evidence) appears on the page; oper
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +20,7 @@ from scanner.rescans import FINISHED, finish
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
 from scanner.serve.api import create_app
-from scanner.store.db import Store
+from scanner.store.db import Store, as_utc
 from scanner.store.models import Case, CaseEvent, CustomerRescan, RescanRequest
 from tests.sandbox.customer_world import A_SITE, A_SITE2, B_SITE, SECRET, A, B, customer_link, customer_world
 from tests.sandbox.test_cases_notices import body_text, mails
@@ -193,3 +196,19 @@ def test_no_secret_no_link(tmp_path):
     answer = client_for(config, store).get("/customer/1.99999999999.abc")
     assert answer.status_code == 404 and "链接无效" in answer.text
     store.dispose()
+
+
+def test_the_reminder_carries_a_new_link_of_its_own(desk):
+    box, config_path, config, store, notices, ids = desk
+    with store.session() as session:
+        deadline = session.get(Case, ids[A_SITE]).deadline
+    moment = (as_utc(deadline) - timedelta(hours=1)).isoformat()  # past the reminder day, before the deadline
+    result = subprocess.run([sys.executable, "-m", "scanner.cli", "--config", str(config_path), "notices", "send"],
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "BEIAN_NOW": moment})
+    assert result.returncode == 0, result.stderr[-3000:]
+    reminders = [m for m in mails(box) if m["X-Beian-Kind"] == "reminder" and m["To"] == A]
+    assert len(reminders) == 1
+    link = customer_link(body_text(reminders[0]))
+    assert link != customer_link(body_text(notices[A]))
+    page = client_for(config, store).get(link)
+    assert page.status_code == 200 and f'id="case-{ids[A_SITE2]}"' in page.text and B not in page.text
