@@ -212,3 +212,21 @@ def test_the_reminder_carries_a_new_link_of_its_own(desk):
     assert link != customer_link(body_text(notices[A]))
     page = client_for(config, store).get(link)
     assert page.status_code == 200 and f'id="case-{ids[A_SITE2]}"' in page.text and B not in page.text
+
+
+def test_links_and_requests_on_postgresql(pg_url):
+    """Migration 0009 on PostgreSQL, and the timestamp comparisons the expiry and the limits make."""
+    from core.config import parse_config
+    from scanner.customer_links import check, issue
+
+    config = parse_config({"database": pg_url, "customer": {"secret": SECRET, "link_days": 1}})
+    store = Store(pg_url)
+    now = datetime(2027, 1, 4, 1, 0, tzinfo=UTC)
+    with store.transaction() as session:
+        token = issue(session, config, A, now).rsplit("/", 1)[1]
+    assert check(config, store, token, now + timedelta(hours=23)).recipient == A
+    answer = client_for(config, store, now + timedelta(days=1)).get(f"/customer/{token}")
+    assert answer.status_code == 410
+    page = client_for(config, store, now).get(f"/customer/{token}")
+    assert page.status_code == 200 and 'id="no-open"' in page.text
+    store.dispose()
