@@ -26,7 +26,7 @@ from scanner.store.db import Store, as_utc
 from scanner.store.models import Case, CaseEvent, CustomerLink, CustomerRescan, Finding, RescanRequest
 
 STATE_LABELS = {"open": "待通知", "notified": "待整改", "extended": "已延期", "overdue": "已逾期",
-                "escalated": "已转交处理", RESOLVED: "已整改", WAIVED: "已核销"}
+                "escalated": "已转交处理", RESOLVED: "已整改", WAIVED: "无需整改"}
 MAX_SNIPPET = 200
 AUDIT_REASON = "customer requested a re-check (申请复查)"
 

@@ -291,7 +291,7 @@ class RescanRequest(Base):
 
     __tablename__ = "rescans"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # nightly | operator
+    kind: Mapped[str] = mapped_column(String(16))  # nightly | operator | customer (申请复查 on the customer page)
     selector: Mapped[dict] = mapped_column(JSON, default=dict)  # Selector.as_dict() (what the scan runs)
     request: Mapped[dict] = mapped_column(JSON, default=dict)  # what was asked (checks, open cases, ...)
     state: Mapped[str] = mapped_column(String(16), index=True)  # queued | running | finished | failed
