@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 from sqlalchemy import select
 
 from scanner.sandbox import Sandbox
 from scanner.sandbox.world import parse_world
 from scanner.store.db import Store
-from scanner.store.models import Case, CaseEvent
+from scanner.store.models import Case, CaseEvent, CustomerRescan, RescanRequest
 from tests.sandbox.customer_world import A_SITE, A_SITE2, SECRET, A, customer_world
 from tests.sandbox.test_cases_notices import CORP, OWNER1, body_text, linked, mails, page
 from tests.sandbox.test_console import shots
@@ -26,14 +27,30 @@ from tests.sandbox_helpers import beian, chromium_or_skip, import_world_registry
 CHROMIUM, pytestmark = chromium_or_skip()
 
 
-def wait_until(predicate, timeout: float, what: str):
+def wait_until(predicate, timeout: float, what: str, explain=lambda: ""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{explain()}")
+
+
+def rescan_done(store: Store, case_id: int) -> bool:
+    with store.session() as session:
+        asked = session.scalars(select(CustomerRescan).where(CustomerRescan.case_id == case_id)).first()
+        rescan = session.get(RescanRequest, asked.rescan_id) if asked else None
+        assert rescan is None or rescan.state != "failed", rescan.error
+        return rescan is not None and rescan.state == "finished"
+
+
+def diagnostics(store: Store, tmp_path: Path) -> str:
+    with store.session() as session:
+        rescans = [(r.id, r.kind, r.state, r.scan_id, r.error) for r in session.scalars(select(RescanRequest))]
+    logs = [f"--- {p.name}\n{p.read_text(encoding='utf-8', errors='replace')[-2000:]}"
+            for p in sorted(tmp_path.glob("**/*.log"))]
+    return f"rescans: {rescans}\n" + "\n".join(logs)
 
 
 def test_customer_link_rescan_resolves_and_confirms(tmp_path):
@@ -77,8 +94,11 @@ def test_customer_link_rescan_resolves_and_confirms(tmp_path):
                     box.set_page("nolink-a.cn", "https", page("甲公司产品站", CORP, linked(A_SITE, OWNER1)))
                     tab.click(f"#rescan-{case_id}")
                     tab.wait_for_url(re.compile(rf"\?asked={case_id}$"))
-                    # the page refreshes itself until the rescan is done; the case then moves to 近期已处理
-                    tab.wait_for_selector(f"#result-{case_id}[data-outcome=resolved]", timeout=240_000)
+                    # the rescan runs in `beian serve`'s queue (generous bound: a loaded machine), then the page,
+                    # which refreshes itself every 5 s while it waits, shows the case moved to 近期已处理
+                    wait_until(lambda: rescan_done(store, case_id), 600, "the customer's rescan to finish",
+                               lambda: diagnostics(store, tmp_path))
+                    tab.wait_for_selector(f"#result-{case_id}[data-outcome=resolved]", timeout=60_000)
                     assert "问题已整改" in tab.inner_text(f"#result-{case_id}")
                     assert tab.locator(f"#rescan-{case_id}").count() == 0
                     assert tab.locator(f"#rescan-{other_id}").count() == 1  # the other site still fails
@@ -88,7 +108,7 @@ def test_customer_link_rescan_resolves_and_confirms(tmp_path):
 
             confirmations = wait_until(
                 lambda: [m for m in mails(box) if m["X-Beian-Kind"] == "resolved" and m["To"] == A],
-                180, "the confirmation mail on the sandbox SMTP server")
+                300, "the confirmation mail on the sandbox SMTP server", lambda: diagnostics(store, tmp_path))
             assert len(confirmations) == 1 and A_SITE in body_text(confirmations[0])
             assert A_SITE2 not in body_text(confirmations[0])
             with store.session() as session:
