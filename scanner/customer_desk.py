@@ -120,12 +120,13 @@ def _request_view(request: CustomerRescan | None, rescan: RescanRequest | None, 
     if request is None:
         return None
     view = {"at": local_time(as_utc(request.requested_at)), "outcome": "pending", "evidence": []}
+    if case.active_key is None:  # closed, possibly by the rescan's case run before the queue marks it finished
+        resolved = case.state == RESOLVED and as_utc(case.closed_at) >= as_utc(request.requested_at)
+        return {**view, "outcome": "resolved" if resolved else "closed"}
     if rescan is None or rescan.state not in (FINISHED, FAILED):
         return view
     if rescan.state == FAILED:
         return {**view, "outcome": "failed"}
-    if case.active_key is None:
-        return {**view, "outcome": "resolved" if case.state == RESOLVED else "closed"}
     fresh = [row for row in findings if rescan.scan_id is not None and row.last_scan_id == rescan.scan_id]
     return {**view, "outcome": "still_found", "finished": local_time(as_utc(rescan.finished_at)),
             "evidence": _evidence(fresh or findings)}

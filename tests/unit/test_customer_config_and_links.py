@@ -98,3 +98,24 @@ def test_snippets_found_anywhere_in_the_evidence():
     found = snippets(evidence)
     assert found[:3] == ["京ICP备1号", "百家乐", "体育投注"] and len(found) == 3
     assert len(snippets({"snippet": "z" * 500})[0]) == 200
+
+
+def test_a_case_closed_by_the_rescan_reads_resolved_before_the_queue_marks_it_finished():
+    """The rescan's case run resolves the case a moment before `beian serve` marks the request finished: the page
+    must show the result then, not wait for a refresh that a page with no open request no longer does."""
+    from scanner.customer_desk import _request_view
+    from scanner.store.models import Case, CustomerRescan, RescanRequest
+
+    asked_at = datetime(2027, 1, 4, 1, 0, tzinfo=UTC)
+    request = CustomerRescan(case_id=1, recipient="a@b.cn", link_id=1, rescan_id=1, requested_at=asked_at)
+    running = RescanRequest(id=1, kind="customer", state="running")
+    resolved = Case(id=1, state="resolved", active_key=None, closed_at=asked_at + timedelta(minutes=1))
+    assert _request_view(request, running, resolved, [])["outcome"] == "resolved"
+    earlier = Case(id=1, state="resolved", active_key=None, closed_at=asked_at - timedelta(minutes=1))
+    assert _request_view(request, running, earlier, [])["outcome"] == "closed"
+    active = Case(id=1, state="notified", active_key="k")
+    assert _request_view(request, running, active, [])["outcome"] == "pending"
+    failed = RescanRequest(id=1, kind="customer", state="failed")
+    assert _request_view(request, failed, active, [])["outcome"] == "failed"
+    done = RescanRequest(id=1, kind="customer", state="finished", scan_id=5, finished_at=asked_at)
+    assert _request_view(request, done, active, [])["outcome"] == "still_found"
