@@ -455,6 +455,25 @@ class ContactsConfig:
     sms_timeout_s: float = setting(10.0, _positive_float)
 
 
+def _secret(value: Any, key: str) -> str:
+    text = _string(value, key)
+    if text and len(text) < 16:
+        raise ConfigError(f"{key}: at least 16 characters (it signs links customers open), or empty")
+    return text
+
+
+@dataclass(frozen=True)
+class CustomerConfig:
+    """Customer self-service (issue 23): each notice and reminder carries a personal, signed, expiring link to a page
+    of that customer's open cases, with a 申请复查 button per case."""
+
+    secret: str = setting("", _secret)  # HMAC key of the links; empty: contacts.secret; both empty: no links in notices
+    public_url: str = setting("", lambda v, k: _url(v, k, ("http", "https")))  # empty: contacts.public_url, then http://<serve.listen>
+    link_days: int = setting(30, _positive_int)  # a link opens its page for this many days after the mail
+    case_interval_minutes: int = setting(60, _positive_int)  # per case: at most one 申请复查 in this many minutes
+    per_day: int = setting(10, _positive_int)  # per customer (recipient): 申请复查 in any 24 hours
+
+
 @dataclass(frozen=True)
 class LookupConfig:
     """The MIIT cross-check (是否备案查询, seeds 003/004) through a filing query service. Off unless `url` is set: the
@@ -482,6 +501,7 @@ class Config:
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     domains: DomainsConfig = field(default_factory=DomainsConfig)
     contacts: ContactsConfig = field(default_factory=ContactsConfig)
+    customer: CustomerConfig = field(default_factory=CustomerConfig)
     lookup: LookupConfig = field(default_factory=LookupConfig)
     source: str = "<defaults>"
 

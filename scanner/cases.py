@@ -28,6 +28,7 @@ from core import observation as observed
 from core.clock import SHANGHAI
 from core.config import Config
 from core.statuses import CANCELLED, CRITICAL
+from scanner.customer_links import issue as customer_link
 from scanner.health import Health, HealthGate
 from scanner.notices.compose import local_time, render
 from scanner.notices.items import build_items, case_key_of
@@ -272,7 +273,8 @@ class CaseBook:
             for recipient, cases in due.items():
                 items = build_items(session, cases)
                 deadline = local_time(min(as_utc(c.deadline) for c in cases))
-                rendered = render(self.config, "reminder", recipient, {"items": items, "deadline": deadline}, now=self.now)
+                context = {"items": items, "deadline": deadline, "link": customer_link(session, self.config, recipient, self.now)}
+                rendered = render(self.config, "reminder", recipient, context, now=self.now)
                 message = queue_message(rendered, "reminder", recipient, self.now, None, [c.id for c in cases])
                 session.add(message)
                 session.flush()
@@ -311,7 +313,8 @@ class CaseBook:
                 critical = sum(1 for item in items if item["critical"])
                 has_deadline = len(cases) > critical
                 context = {"items": items, "deadline": local_time(deadline) if has_deadline else "",
-                           "working_days": self.config.deadlines.working_days, "critical_count": critical}
+                           "working_days": self.config.deadlines.working_days, "critical_count": critical,
+                           "link": customer_link(session, self.config, recipient, self.now)}
                 rendered = render(self.config, "notice", recipient, context, now=self.now)
                 message = queue_message(rendered, "notice", recipient, self.now, scan_id, [c.id for c in cases])
                 session.add(message)

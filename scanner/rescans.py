@@ -1,4 +1,5 @@
-"""The scan queue: nightly scans and operator rescans, kept in the database so they survive a restart.
+"""The scan queue: nightly scans, operator rescans and customers' 申请复查 (scanner/customer_desk.py), kept in the
+database so they survive a restart.
 
 An operator asks by domains, website numbers, subject numbers, check codes (the websites with open
 findings of those codes) or "every open case"; the request is turned into a plain Selector when it is

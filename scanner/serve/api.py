@@ -124,6 +124,11 @@ def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
     app.include_router(console)
     app.state.console = console
 
+    from scanner.serve.customer import NOT_FOUND, create_customer, in_customer
+
+    customer = create_customer(config, store, now=now)
+    app.include_router(customer)
+
     def in_console(request: Request) -> bool:
         return request.url.path == "/console" or request.url.path.startswith("/console/")
 
@@ -133,6 +138,8 @@ def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if in_customer(request):
+            return customer.error_page(exc.status_code if exc.status_code < 500 else 404, NOT_FOUND)
         if in_console(request):
             detail = exc.detail if isinstance(exc.detail, str) else ""
             if exc.status_code == 404 and detail in ("", "Not Found"):
@@ -144,6 +151,8 @@ def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
+        if in_customer(request):
+            return customer.error_page(404, NOT_FOUND)
         if in_console(request):
             fields = sorted({str(e.get("loc", ["?"])[-1]) for e in exc.errors()})
             return console.error_page(request, 422, "请求参数不正确：" + "、".join(fields))
@@ -152,6 +161,8 @@ def create_app(config: Config, store: Store, service=None, now=None) -> FastAPI:
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
         log.exception("API error", exc_info=exc)
+        if in_customer(request):
+            return customer.error_page(500, "系统繁忙，请稍后再试；如多次出现，请回复通知邮件联系我们")
         if in_console(request):
             return console.error_page(request, 500, "处理请求时出错，详情见服务器日志")
         return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)

@@ -291,7 +291,7 @@ class RescanRequest(Base):
 
     __tablename__ = "rescans"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # nightly | operator
+    kind: Mapped[str] = mapped_column(String(16))  # nightly | operator | customer (申请复查 on the customer page)
     selector: Mapped[dict] = mapped_column(JSON, default=dict)  # Selector.as_dict() (what the scan runs)
     request: Mapped[dict] = mapped_column(JSON, default=dict)  # what was asked (checks, open cases, ...)
     state: Mapped[str] = mapped_column(String(16), index=True)  # queued | running | finished | failed
@@ -403,3 +403,28 @@ class FilingLookupAnswer(Base):
     answer: Mapped[str] = mapped_column(String(16))  # found | not_found | unknown
     reason: Mapped[str] = mapped_column(Text, default="")
     record: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CustomerLink(Base):
+    """One personal link to the customer self-service page, made for one notice or reminder to one recipient
+    (customer.secret signs it; the nonce binds the token to this row). The page lists that recipient's cases."""
+
+    __tablename__ = "customer_links"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CustomerRescan(Base):
+    """A customer's 申请复查 of one case from the self-service page: the rescan it queued (rescans.id) and so its
+    result; the rate limits count these rows (per case, per recipient)."""
+
+    __tablename__ = "customer_rescans"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    link_id: Mapped[int] = mapped_column(BigInteger)
+    rescan_id: Mapped[int] = mapped_column(BigInteger)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -16,8 +16,6 @@ escalation); a rejected SMS is also evidence for `registry.phone_invalid`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import secrets
@@ -39,6 +37,7 @@ from core.statuses import CANCELLED
 from scanner import findings as findings_store
 from scanner.notices.compose import local_time, render
 from scanner.notices.outbox import queue_message
+from scanner.signed_links import MIN_SECRET, mac, parse, sign
 from scanner.store.db import Store, as_utc, shanghai_iso
 from scanner.store.models import Contact, ContactVerification, OutboxMessage, Subject, Website
 from scanner.workdays import WorkCalendar, deadline_after
@@ -102,25 +101,12 @@ def sms_sender(config: Config) -> SmsSender | None:
 
 
 # -- tokens and codes -----------------------------------------------------------------------------------------------
-def _mac(secret: str, text: str) -> bytes:
-    return hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
-
-
 def code_of(secret: str, row: ContactVerification) -> str:
-    return f"{int.from_bytes(_mac(secret, f'code|{row.id}|{row.nonce}')[:8], 'big') % 1_000_000:06d}"
+    return f"{int.from_bytes(mac(secret, f'code|{row.id}|{row.nonce}')[:8], 'big') % 1_000_000:06d}"
 
 
 def token_of(secret: str, row: ContactVerification) -> str:
-    expiry = int(as_utc(row.deadline).timestamp())
-    signature = base64.urlsafe_b64encode(_mac(secret, f"link|{row.id}|{expiry}|{row.nonce}")[:18]).decode().rstrip("=")
-    return f"{row.id}.{expiry}.{signature}"
-
-
-def parse_token(token: str) -> tuple[int, int, str] | None:
-    parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(parts[0]) > 18 or len(parts[1]) > 12:
-        return None
-    return int(parts[0]), int(parts[1]), parts[2]
+    return sign(secret, "link", row.id, int(as_utc(row.deadline).timestamp()), row.nonce)
 
 
 @dataclass
@@ -157,7 +143,7 @@ class ContactVerifier:
 
     def _secret(self) -> str:
         secret = self.config.contacts.secret
-        if len(secret) < 16:
+        if len(secret) < MIN_SECRET:
             raise VerifyError("contacts.secret must be set (at least 16 characters): it signs the verification links")
         return secret
 
@@ -278,12 +264,12 @@ class ContactVerifier:
     # -- the public page -------------------------------------------------------------------------------------------
     def check_token(self, token: str) -> ContactVerification:
         secret = self._secret()
-        parsed = parse_token(token)
+        parsed = parse(token)
         if parsed is None:
             raise VerifyError("核验链接无效")
         row_id, expiry, signature = parsed
         with self.store.session() as session:
-            row = session.get(ContactVerification, row_id) if 0 < row_id < 2**63 else None
+            row = session.get(ContactVerification, row_id)
         if row is None or not hmac.compare_digest(token_of(secret, row), f"{row_id}.{expiry}.{signature}"):
             raise VerifyError("核验链接无效")
         if row.state == VERIFIED:
