@@ -5,8 +5,10 @@ the crawl's guard, under 150 KB, capped per scan, shown on the console's case pa
 from __future__ import annotations
 
 import io
+import os
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -108,6 +110,11 @@ def test_a_missing_filing_link_gets_a_screenshot_under_150_kb(scanned):
         image.verify()
         assert image.format == "JPEG"
     assert Image.open(io.BytesIO(first.viewport)).size == (1366, 900)
+    if os.environ.get("BEIAN_SCREENSHOTS"):  # to look at them: BEIAN_SCREENSHOTS=DIR pytest …
+        folder = Path(os.environ["BEIAN_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "evidence-viewport.jpg").write_bytes(first.viewport)
+        (folder / "evidence-footer.jpg").write_bytes(first.footer)
     for shot in shots.values():
         assert shot.size_bytes == len(shot.viewport or b"") + len(shot.footer or b"")
         assert all(len(part) < LIMIT for part in (shot.viewport, shot.footer) if part)
