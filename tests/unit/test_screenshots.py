@@ -121,3 +121,26 @@ def test_retention_keeps_evidence_of_open_and_recently_closed_cases(tmp_path):
     with store.session() as session:
         assert sorted(session.scalars(select(Screenshot.website_number))) == ["W-2", "W-4"]
     store.dispose()
+
+
+def test_migration_0010_matches_the_model_and_downgrades(tmp_path):
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine, inspect
+
+    from scanner.store.db import Store, _alembic_config
+    from scanner.store.models import Base
+
+    url = f"sqlite:///{tmp_path / 'beian.db'}"
+    Store(url).dispose()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diff if "screenshots" in repr(d)] == []
+    cfg = _alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    assert "screenshots" not in inspect(engine).get_table_names()
+    engine.dispose()
