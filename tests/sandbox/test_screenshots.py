@@ -119,6 +119,7 @@ def test_a_missing_filing_link_gets_a_screenshot_under_150_kb(scanned):
         assert shot.size_bytes == len(shot.viewport or b"") + len(shot.footer or b"")
         assert all(len(part) < LIMIT for part in (shot.viewport, shot.footer) if part)
     assert number(2) not in shots  # no finding, no screenshot
+    assert "evidence screenshots: 3 taken" in result.stdout
 
 
 def test_the_screenshot_browser_makes_no_request_outside_the_guard(scanned):
