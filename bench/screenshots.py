@@ -10,8 +10,8 @@ One nginx farm (bench/farm.py, plain mode, 40 KB pages) whose footers are linked
 a screenshot). Both contenders run the product's CLI (`beian scan`) on a copy of the same warm database (one
 warm-up scan first, as in bench/throughput.py), with rendering on ("auto": no farm page needs it, so without
 screenshots the browser is never started) and differ only in `[screenshots] enabled`. Rounds alternate the
-order. Reported: wall time of each scan (child process, start-up included), the screenshots taken and their
-sizes (largest, mean), and whether both scans stored the same findings (they must).
+order. Reported: wall time of each scan (child process, start-up included) and its CPU time (the browser
+included), the screenshots taken and their sizes (largest, mean), and whether both scans stored the same findings (they must).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main() -> None:
                 run.update(findings=findings_of(db), sizes=sizes, failed=failed, render=stats.get("render") or {})
                 run.pop("stdout")
                 results[name].append(run)
-                print(f"round {number + 1} screenshots {name:<3}: {run['elapsed']:6.1f} s wall, "
+                print(f"round {number + 1} screenshots {name:<3}: {run['elapsed']:6.1f} s wall, {run['cpu']:6.1f} s CPU, "
                       f"{args.sites / run['elapsed']:.1f} sites/s, {len(sizes)} images"
                       + (f" (largest {max(sizes) / 1024:.1f} KB, mean {statistics.mean(sizes) / 1024:.1f} KB), "
                          f"{failed} failed" if sizes else "")
@@ -115,6 +115,10 @@ def main() -> None:
     print(f"\n{args.sites} sites, {unlinked} with a filing finding ({unlinked / args.sites:.1%}); median of "
           f"{args.rounds} round(s)")
     print(f"without screenshots {off:.1f} s, with {on:.1f} s: {on / off - 1:+.1%} wall time")
+    cpu_off = statistics.median(r["cpu"] for r in results["off"])
+    cpu_on = statistics.median(r["cpu"] for r in results["on"])
+    print(f"CPU (scan and every process it waited for, the browser included): {cpu_off:.1f} s without, {cpu_on:.1f} s "
+          f"with: {cpu_on / cpu_off - 1:+.1%}")
     if sizes:
         print(f"{len(sizes)} images, largest {max(sizes) / 1024:.1f} KB, mean {statistics.mean(sizes) / 1024:.1f} KB, "
               f"all under 150 KB: {max(sizes) < LIMIT}")
