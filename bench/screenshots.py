@@ -5,7 +5,7 @@
 Run it inside its own network namespace (ports 80/443 on 127.30.x, and other people's tests):
     unshare -n sh -c 'ip link set lo up && .venv/bin/python bench/screenshots.py --sites 2000'
 
-One nginx farm (bench/farm.py, plain mode, 40 KB pages) whose footers are linked to the MIIT on all sites but
+One nginx farm (bench/farm.py, 40 KB pages, plain or with --latency the delaying front) whose footers are linked to the MIIT on all sites but
 `--share` of them, which show the number unlinked (filing.link_missing: a filing finding that opens a case, so
 a screenshot). Both contenders run the product's CLI (`beian scan`) on a copy of the same warm database (one
 warm-up scan first, as in bench/throughput.py), with rendering on ("auto": no farm page needs it, so without
@@ -56,13 +56,16 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=2000)
     parser.add_argument("--share", type=float, default=0.05, help="share of sites with a filing finding")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--latency", action="store_true", help="the farm's latency front: 50–300 ms first byte, "
+                        "10 %% hang, 5 %% refuse (a crawl that waits on the network, as on the internet)")
     parser.add_argument("--workers", type=int, help="pass --workers N to `beian scan`")
     parser.add_argument("--keep", help="directory for the farm, configs, databases and logs (reused if it matches)")
     args = parser.parse_args()
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="beian-shots-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     farm_module.FOOTERS = {"linked": 1 - args.share, "unlinked": args.share}
-    farm = farm_module.Farm(workdir / f"farm-shots-{args.sites}-{round(args.share * 1000)}", args.sites)
+    farm = farm_module.Farm(workdir / f"farm-shots-{args.sites}-{round(args.share * 1000)}", args.sites,
+                            latency=args.latency)
     started = time.monotonic()
     farm.build()
     unlinked = sum(1 for site in farm.sites if "class='icp'" in site.footer)

@@ -429,7 +429,7 @@ class ScreenshotsConfig:
 
     enabled: bool = setting(True, _bool)  # on whenever rendering can run (the same browser takes them)
     max_per_scan: int = setting(500, _count)  # websites per scan (split between its workers); 0 = none
-    concurrency: int = setting(1, _positive_int)  # pages at once, beside the rendering of the crawl
+    concurrency: int = setting(2, _positive_int)  # pages at once (per scan worker), beside the rendering of the crawl
     quality: int = setting(50, _jpeg_quality)  # JPEG quality to start from; lowered until an image fits max_kb
     max_kb: int = setting(140, _screenshot_kb)  # per image (first viewport, footer region), at most 150
     retention_days: int = setting(90, _count)  # kept this long after the last case of the website closed

@@ -5,7 +5,7 @@ judge found such a finding (scanner.pipeline.ScreenshotPipeline), the homepage i
 scan's own headless Chromium (spiders.render), answered with the document bytes the crawl fetched and every
 other request fetched by the crawl itself, through its DNS view and address guard (the spider's
 `_subresource`), exactly as rendering does. Two JPEG images are kept: the first viewport (1366×900) and the
-footer region (the bottom FOOTER_PX of the page; none when the page fits the first viewport).
+footer region (the bottom FOOTER_PX of the page, scrolled to; none when the page fits the first viewport).
 
 Bounded: `screenshots.max_per_scan` websites per scan, `screenshots.concurrency` pages at once beside the
 crawl's rendering (in the same page pool), each within render.timeout_s; quality is lowered step by step
@@ -28,6 +28,7 @@ from spiders.render import Fetch, Fetched, Rendered, _PageSession, _Slot
 
 FOOTER_PX = 600
 EVIDENCE_PREFIXES = ("filing.", "content.")
+SCROLL_BOTTOM_JS = "(y) => new Promise(done => { window.scrollTo(0, y); requestAnimationFrame(() => done()); })"
 PAGE_HEIGHT_JS = ("() => Math.max(document.documentElement ? document.documentElement.scrollHeight : 0,"
                   " document.body ? document.body.scrollHeight : 0)")
 
@@ -65,7 +66,10 @@ class ShotSession(_PageSession):
         size = page.viewport_size or {"width": 1366, "height": 900}
         height = int(await page.evaluate(PAGE_HEIGHT_JS) or 0)
         if height > size["height"]:
-            clip = {"x": 0, "y": max(0, height - FOOTER_PX), "width": size["width"], "height": min(FOOTER_PX, height)}
+            # scrolled to the bottom, the footer region is a clip of the viewport: no capture beyond it (a tall
+            # page laid out at full height costs the browser several times more)
+            await page.evaluate(SCROLL_BOTTOM_JS, height)
+            clip = {"x": 0, "y": size["height"] - FOOTER_PX, "width": size["width"], "height": FOOTER_PX}
             footer = await self._fit(page, clip)
             if footer is None:
                 too_large.append("footer")
@@ -81,8 +85,7 @@ class ShotSession(_PageSession):
         """The region as JPEG at the best quality that fits max_kb; None when none does."""
         limit = self.shots.max_kb * 1024
         for quality in qualities(self.shots.quality):
-            data = await page.screenshot(type="jpeg", quality=quality, clip=clip, full_page=clip is not None,
-                                         animations="disabled", caret="hide", timeout=5000)
+            data = await page.screenshot(type="jpeg", quality=quality, clip=clip, caret="hide", timeout=5000)
             if len(data) <= limit:
                 return data
         return None
