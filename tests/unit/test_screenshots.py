@@ -4,6 +4,8 @@ the cap split between workers, the retention rule and the shooter's bookkeeping.
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -144,3 +146,35 @@ def test_migration_0010_matches_the_model_and_downgrades(tmp_path):
         command.downgrade(cfg, "0006")
     assert "screenshots" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_a_notice_links_the_latest_screenshot_of_a_filing_case(tmp_path):
+    from core.config import parse_config
+    from scanner.notices.compose import render
+    from scanner.notices.items import build_items
+    from scanner.store.db import Store
+    from scanner.store.models import Case, Scan, Screenshot
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with store.transaction() as session:
+        session.add(Scan(id=1, started_at=now))
+        for n, state in ((1, "taken"), (2, "taken"), (3, "failed")):
+            session.add(Screenshot(id=n, scan_id=1, website_number="W-1", url="", taken_at=now, state=state, reason="",
+                                   codes=["filing.link_missing"], viewport=b"x" if state == "taken" else None,
+                                   size_bytes=1, detail={}))
+        for n, check in ((1, "filing.link_missing"), (2, "site.unreachable")):
+            session.add(Case(id=n, key=f"{check}|S|W-1", active_key=f"{check}|S|W-1", check=check, severity="high",
+                             subject_number="S", website_number="W-1", state="open", opened_at=now))
+    with store.session() as session:
+        items = build_items(session, session.scalars(select(Case).order_by(Case.id)).all())
+    assert [i["screenshot_path"] for i in items] == ["/console/screenshots/2/viewport.jpg", ""]
+    config = parse_config({"contacts": {"public_url": "https://beian.cloud.example.cn"}})
+    mail = render(config, "notice", "admin@example.cn", {"items": items[:1], "deadline": "2026-12-15 18:00",
+                                                        "working_days": 10, "critical_count": 0}, now=now)
+    message = email.message_from_bytes(mail.raw, policy=email.policy.default)
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "页面截图：https://beian.cloud.example.cn/console/screenshots/2/viewport.jpg" in text
+    assert 'href="https://beian.cloud.example.cn/console/screenshots/2/viewport.jpg"' in html
+    store.dispose()
