@@ -16,6 +16,10 @@ included), the screenshots taken and their sizes (largest, mean), and whether bo
 Figures, 2026-12-01, 2,000 sites, 97 (4.9 %) with a filing finding, 2 cores SHARED with other helpers' scans and
 tests (load average 11-22 throughout: every figure is noisy, the pairs are what to read), --workers default (2),
 screenshots.concurrency 2, the footer clipped from the scrolled viewport:
+  plain farm, quietest run (load 5-9), 2 rounds: without 23.7 / 25.8 s wall (30.0 / 33.7 s CPU), with 50.8 /
+                   65.9 s (55.3 / 62.6 s CPU): median +136 % wall, +85 % CPU; 388 images, largest 108.8 KB, mean
+                   90.2 KB; findings identical. The faster the crawl, the more of the cost is the scan waiting
+                   at its end for the screenshots still queued.
   plain farm:      without 69.7 s wall / 32.9 s CPU, with 123.9 s / 68.7 s: +78 % wall, +109 % CPU; 97 screenshots,
                    194 images, largest 108.8 KB, mean 90.2 KB. Findings: one extra site.unreachable in the run with
                    screenshots (a fetch past its 10 s budget on the starved machine; the sandbox test's findings
