@@ -413,6 +413,32 @@ class RenderConfig:
     user: str = setting("beian-render", _string)  # a scan running as root runs the browser as this user (created when missing)
 
 
+def _screenshot_kb(value: Any, key: str) -> int:
+    kb = _positive(value, key, integer=True)
+    if not 20 <= kb <= 150:
+        raise ConfigError(f"{key}: between 20 and 150 (KB per image), got {value!r}")
+    return kb
+
+
+def _jpeg_quality(value: Any, key: str) -> int:
+    quality = _positive(value, key, integer=True)
+    if not 10 <= quality <= 95:
+        raise ConfigError(f"{key}: a JPEG quality between 10 and 95, got {value!r}")
+    return quality
+
+
+@dataclass(frozen=True)
+class ScreenshotsConfig:
+    """Evidence screenshots of homepages with a filing.* or content.* finding, in the rendering browser."""
+
+    enabled: bool = setting(True, _bool)  # on whenever rendering can run (the same browser takes them)
+    max_per_scan: int = setting(500, _count)  # websites per scan (split between its workers); 0 = none
+    concurrency: int = setting(2, _positive_int)  # pages at once (per scan worker), beside the rendering of the crawl
+    quality: int = setting(50, _jpeg_quality)  # JPEG quality to start from; lowered until an image fits max_kb
+    max_kb: int = setting(140, _screenshot_kb)  # per image (first viewport, footer region), at most 150
+    retention_days: int = setting(90, _count)  # kept this long after the last case of the website closed
+
+
 @dataclass(frozen=True)
 class FilingConfig:
     # Provinces (ICP abbreviations such as 京, 粤) whose bureau requires the website number, not just the
@@ -497,6 +523,7 @@ class Config:
     cases: CasesConfig = field(default_factory=CasesConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
+    screenshots: ScreenshotsConfig = field(default_factory=ScreenshotsConfig)
     filing: FilingConfig = field(default_factory=FilingConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     domains: DomainsConfig = field(default_factory=DomainsConfig)

@@ -45,6 +45,7 @@ class ScanContext:
     render_off: str = ""  # why it is off
     registrations: object = None  # spiders.registration.Registrations, or None when [domains] is off
     trust: object = None  # spiders.tls.TrustStore: the CAs certificates are judged against
+    screenshots: object = None  # spiders.screenshot.Shooter, or None when screenshots are off
 
 
 @dataclass
@@ -131,11 +132,29 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _shooter(config: Config, store: Store, scan_id: int, renderer, shard: Shard):
+    """The crawl's evidence screenshots (spiders.screenshot), or None: off, capped at zero, or no browser. The
+    scan's cap is split exactly between its shards (the first ones take the remainder)."""
+    total = config.screenshots.max_per_scan
+    cap = total // shard.count + (1 if shard.index < total % shard.count else 0)
+    if renderer is None or not config.screenshots.enabled or cap == 0:
+        return None
+    config = replace(config, screenshots=replace(config.screenshots, max_per_scan=cap))
+    from scanner.cases import in_notices
+    from scanner.store import screenshots
+    from spiders.screenshot import Shooter
+
+    return Shooter(config.screenshots, config.render, renderer, lambda shot: screenshots.save(store, scan_id, shot),
+                   notified=lambda code: in_notices(config, code))
+
+
 def _render_stats(context: ScanContext, browser_cpu_s: float) -> dict:
     renderer = context.renderer
     if renderer is None:
         return {"state": "off", "reason": context.render_off}
     stats = dict(renderer.stats)
+    if context.screenshots is not None:
+        stats.update(context.screenshots.report())
     stats["state"] = "stopped" if renderer.off_reason else "on"
     if renderer.off_reason:
         stats["reason"] = renderer.off_reason
@@ -188,6 +207,7 @@ def crawl_shard(config: Config, store: Store, scan_id: int, selector: Selector, 
         is_placeholder=lambda page: placeholder_kind(page) is not None,
     )
     context.renderer, context.render_off = renderer, render_off
+    context.screenshots = _shooter(config, store, scan_id, renderer, shard)
     context.registrations, context.trust = registrations, trust
     tally = _Counting(progress)
     context.progress = tally

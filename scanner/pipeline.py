@@ -2,7 +2,9 @@
 
 Scrapy hands every item the spider yields ({"record", "obs"}) through these in order (ITEM_PIPELINES, built
 by `scanner.scan`): the judge runs the declared checks (checks.judge) and says whether the website could be
-checked at all; the store hands the result to the scan's writer thread and counts progress.
+checked at all; the screenshot stage, after the judge, schedules an evidence screenshot in the background for
+a page with a filing.* or content.* finding (spiders.screenshot; it never holds the item); the store hands the
+result to the scan's writer thread and counts progress.
 """
 
 from __future__ import annotations
@@ -34,6 +36,15 @@ class JudgePipeline(_Stage):
         return item
 
 
+class ScreenshotPipeline(_Stage):
+    def process_item(self, item):
+        page = item.pop("screenshot_page", None)  # only there when the scan takes screenshots
+        shooter = self.ctx.screenshots
+        if shooter is not None and page is not None:
+            shooter.offer(item["record"].website_number, item["outcomes"], page)
+        return item
+
+
 class StorePipeline(_Stage):
     def process_item(self, item):
         self.ctx.writer.put(item)
@@ -44,4 +55,4 @@ class StorePipeline(_Stage):
         self.ctx.progress.stop()
 
 
-STAGES = {f"{__name__}.JudgePipeline": 100, f"{__name__}.StorePipeline": 200}
+STAGES = {f"{__name__}.JudgePipeline": 100, f"{__name__}.ScreenshotPipeline": 150, f"{__name__}.StorePipeline": 200}

@@ -36,6 +36,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DontCloseSpider,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
@@ -121,9 +122,29 @@ class HomepageSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.ctx = crawler.beian_context
         crawler.signals.connect(spider._close_renderer, signal=signals.spider_closed)
+        crawler.signals.connect(spider._screenshots_running, signal=signals.spider_idle)
+        shooter = getattr(spider.ctx, "screenshots", None)
+        if shooter is not None:
+            shooter.on_idle = spider._wake_engine
         return spider
 
+    def _screenshots_running(self, spider) -> None:
+        """Every website is done, but evidence screenshots still fetch through the crawl: stay open for them."""
+        shooter = getattr(self.ctx, "screenshots", None)
+        if shooter is not None and shooter.pending:
+            raise DontCloseSpider
+
+    def _wake_engine(self) -> None:
+        """The last screenshot ended: have the engine look at once whether it is idle (not at its next heartbeat)."""
+        slot = getattr(self.crawler.engine, "_slot", None)
+        nextcall = getattr(slot, "nextcall", None)
+        if nextcall is not None:
+            nextcall.schedule()
+
     async def _close_renderer(self, spider, reason) -> None:
+        shooter = getattr(self.ctx, "screenshots", None)
+        if shooter is not None:  # a shutdown: the crawl can fetch no more, so what is left fails fast
+            await shooter.drain(self.ctx.config.render.timeout_s + 5)
         if self.ctx.renderer is not None:
             await self.ctx.renderer.close()
         if getattr(self.ctx, "registrations", None) is not None:
@@ -374,6 +395,8 @@ class HomepageSpider(scrapy.Spider):
         elif lacked:
             page.render = Render("off", reason=ctx.render_off or "本次扫描的渲染页数已达上限", static_lacked=lacked)
         result = {**attempt, "page": page, "content_type": content_type}
+        if getattr(ctx, "screenshots", None) is not None:  # kept until the website is judged, for its evidence
+            result["document"] = Fetched(response.status, browser_headers(response.headers), response.body)
         lane.done = True
         if ctx.is_placeholder(page):
             job.consider(R_PLACEHOLDER, result)
@@ -507,7 +530,25 @@ class HomepageSpider(scrapy.Spider):
             job.budget.close()
         self._forget(job)
         job.obs.fetch, job.obs.page = _fetch_summary(job)
-        return {"record": job.record, "obs": job.obs}
+        item = {"record": job.record, "obs": job.obs}
+        if job.best is not None and job.best[0] in (R_PAGE, R_PLACEHOLDER) and "document" in job.best[1]:
+            item["screenshot_page"] = self._screenshot_page(job, job.best[1])
+        return item
+
+    def _screenshot_page(self, job: Job, result: dict) -> tuple:
+        """What an evidence screenshot of this homepage needs (spiders.screenshot.Shooter.offer): its URL, the
+        document the crawl fetched, the crawl's guarded fetch for everything else, and what to call when done
+        (forget the DNS answers its requests needed)."""
+        job.extra_hosts = set()
+
+        async def fetch(method: str, url: str, headers: dict, body: bytes | None, time_s: float, size: int) -> Fetched:
+            return await self._subresource(job, method, url, headers, body, time_s, size)
+
+        def done() -> None:
+            for host in job.extra_hosts:
+                self.ctx.dns.forget(host)
+
+        return result["url"], result.pop("document"), fetch, done
 
 
 # What the static HTML lacked, in the words the evidence uses; rendering is tried when it lacks any.

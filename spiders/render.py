@@ -92,6 +92,7 @@ class Rendered:
     requests: int = 0
     bytes: int = 0
     blocked: list[str] = field(default_factory=list)  # "url: why", the first few
+    images: dict[str, bytes] = field(default_factory=dict)  # screenshots (spiders.screenshot), by region
 
     def evidence(self) -> dict:
         data = {"state": self.state, "ms": self.ms, "requests": self.requests, "bytes": self.bytes}
@@ -268,14 +269,24 @@ class Renderer:
     async def render(self, url: str, document: Fetched, fetch: Fetch) -> Rendered:
         """Render `url`, answering its document with `document` and every other request with `fetch`."""
         self.stats["pages"] += 1
+        result = await self.visit(lambda: _PageSession(self.config, url, document, fetch))
+        self.stats[result.state] += 1
+        self.stats["requests"] += result.requests
+        self.stats["blocked"] += len(result.blocked)
+        self.stats["wall_ms"] += result.ms
+        return result
+
+    async def visit(self, make_session: Callable[[], _PageSession]) -> Rendered:
+        """Run the page session `make_session()` in a slot of the pool, within render.timeout_s (the session is
+        made once a slot is free: its budget starts then). Rendering and evidence screenshots
+        (spiders.screenshot) share the browser, its slots and its network rules."""
         async with self._pool:
             started = time.monotonic()
             try:
                 slot = await self._slot()
             except Exception as exc:  # noqa: BLE001 - the scan goes on with static results
-                self.stats["failed"] += 1
                 return Rendered("failed", reason=f"浏览器无法启动：{_one_line(exc)}")
-            session = _PageSession(self.config, url, document, fetch)
+            session = make_session()
             healthy = False
             try:
                 result = await asyncio.wait_for(session.run(slot), self.config.timeout_s)
@@ -290,10 +301,6 @@ class Renderer:
                 slot.session = None
             await self._release(slot, healthy)
             result.ms = round((time.monotonic() - started) * 1000)
-            self.stats[result.state] += 1
-            self.stats["requests"] += result.requests
-            self.stats["blocked"] += len(result.blocked)
-            self.stats["wall_ms"] += result.ms
             return result
 
     async def _slot(self) -> _Slot:
@@ -378,13 +385,23 @@ class RenderThread:
         return self.renderer.exhausted
 
     async def render(self, url: str, document: Fetched, fetch: Fetch) -> Rendered:
+        job = asyncio.run_coroutine_threadsafe(self.renderer.render(url, document, self._on_caller(fetch)), self.loop)
+        return await asyncio.wrap_future(job)
+
+    async def visit(self, make_session: Callable[[Fetch], _PageSession], fetch: Fetch) -> Rendered:
+        """Renderer.visit on the browser's loop, for the session `make_session(fetch)`; fetches on the caller's."""
+        on_caller = self._on_caller(fetch)
+        job = asyncio.run_coroutine_threadsafe(self.renderer.visit(lambda: make_session(on_caller)), self.loop)
+        return await asyncio.wrap_future(job)
+
+    @staticmethod
+    def _on_caller(fetch: Fetch) -> Fetch:
         caller = asyncio.get_running_loop()
 
         async def fetch_on_caller(*args) -> Fetched:
             return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(fetch(*args), caller))
 
-        job = asyncio.run_coroutine_threadsafe(self.renderer.render(url, document, fetch_on_caller), self.loop)
-        return await asyncio.wrap_future(job)
+        return fetch_on_caller
 
     async def close(self) -> None:
         if not self.thread.is_alive():
@@ -418,6 +435,11 @@ class _PageSession:
                         blocked=list(self.blocked))
 
     async def run(self, slot: _Slot) -> Rendered:
+        failed = await self.load(slot)
+        return failed or await self.capture(slot)
+
+    async def load(self, slot: _Slot) -> Rendered | None:
+        """Load the page and wait for it to settle; a failed outcome when what is left is not the homepage."""
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         slot.session = self
@@ -444,6 +466,10 @@ class _PageSession:
             # a form submitted or location.replace()d away while rendering: the DOM is now Chromium's own error
             # page (ERR_BLOCKED_BY_CLIENT), not the homepage, so it says nothing about the site
             return self.outcome("failed", f"页面在渲染时跳转离开（{(self.left_for or slot.page.url)[:200]}），无法判断")
+        return None
+
+    async def capture(self, slot: _Slot) -> Rendered:
+        """What the settled page gives: its DOM, for the page facts."""
         html = await slot.page.evaluate(SNAPSHOT_JS, MAX_DOM_CHARS)
         return self.outcome("rendered", html=html)
 

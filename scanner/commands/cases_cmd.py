@@ -53,7 +53,8 @@ def register(sub) -> None:
     waive.add_argument("--by", default="operator", help="who does this (audit trail)")
     waive.set_defaults(func=cmd_waive)
     sweep = actions.add_parser(
-        "sweep", help="daily bookkeeping: open confirmed cases, mark deadlines passed, queue reminders and notices")
+        "sweep", help="daily bookkeeping: open confirmed cases, mark deadlines passed, queue reminders and notices, "
+                      "delete screenshots past screenshots.retention_days")
     sweep.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("alerts", help="operator alerts (held scans, escalations, undeliverable mail)")
@@ -152,6 +153,9 @@ def cmd_sweep(args, config: Config) -> int:
     store = open_store(config)
     report = CaseBook(config, store).reconcile(None)
     print(report.line())
+    from scanner.store import screenshots
+
+    print(f"{screenshots.sweep(config, store)} expired screenshots deleted")
     return 0
 
 

@@ -117,11 +117,16 @@ def render_line(stats: dict) -> str:
         return stats.get("reason", "rendering off")
     pages = stats.get("pages", 0)
     if not pages:
-        return "rendering on: no page needed it"
-    line = (f"rendering: {stats.get('rendered', 0)} of {pages} pages rendered, {stats.get('failed', 0)} could not be "
-            f"(browser CPU {stats.get('browser_cpu_s', 0):.1f} s, {stats.get('blocked', 0)} requests refused)")
+        line = "rendering on: no page needed it"
+    else:
+        line = (f"rendering: {stats.get('rendered', 0)} of {pages} pages rendered, {stats.get('failed', 0)} could not be "
+                f"(browser CPU {stats.get('browser_cpu_s', 0):.1f} s, {stats.get('blocked', 0)} requests refused)")
     if stats.get("reason"):
         line += f"; {stats['reason']}"
+    if stats.get("screenshots_scheduled") or stats.get("screenshots_capped"):
+        line += (f"; evidence screenshots: {stats.get('screenshots_taken', 0)} taken "
+                 f"({stats.get('screenshots_bytes', 0) / 1024:.0f} KB), {stats.get('screenshots_failed', 0)} failed, "
+                 f"{stats.get('screenshots_capped', 0)} over screenshots.max_per_scan")
     return line
 
 

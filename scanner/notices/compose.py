@@ -37,7 +37,8 @@ def render(config: Config, kind: str, recipient: str, context: dict, *, now: dat
         raise ValueError(f"unknown notice kind {kind!r}")
     env = environment()
     provider = config.provider.name
-    values = {"provider": provider, "recipient": recipient, "now": local_time(now), **context}
+    values = {"provider": provider, "recipient": recipient, "now": local_time(now),
+              "evidence_base": config.contacts.public_url or f"http://{config.serve.listen}", **context}
     subject = env.get_template(f"{kind}.subject.j2").render(values).strip()
     text = env.get_template(f"{kind}.txt.j2").render(values)
     html = env.get_template(f"{kind}.html.j2").render({**values, "subject": subject})

@@ -30,6 +30,7 @@ def build_items(session: Session, cases: Iterable[Case], *, include_closed: bool
         ).all()
     )
     findings = _findings(session, cases, include_closed)
+    shots = _screenshots(session, cases)
     items = []
     for case in cases:
         catalog = declared(case.check)
@@ -48,8 +49,23 @@ def build_items(session: Session, cases: Iterable[Case], *, include_closed: bool
             "detail": detail[:MAX_DETAIL] + ("…" if len(detail) > MAX_DETAIL else ""),
             "requirement": catalog.remediation, "deadline": local_time(case.deadline),
             "critical": case.severity == CRITICAL,
+            "screenshot_path": shots.get(case.id, ""),
         })
     return items
+
+
+def _screenshots(session: Session, cases: list[Case]) -> dict[int, str]:
+    """The evidence screenshot of each filing.*/content.* case (its website's latest one taken), as a path.
+
+    The slot the customer page fills: today the operator console's image route (behind the console login);
+    the customer self-service page (issue 23) serves the same image under its signed per-recipient link and
+    replaces this path with its own."""
+    from scanner.store.screenshots import EVIDENCE_PREFIXES, latest_taken
+
+    wanted = {c.website_number for c in cases if c.website_number and c.check.startswith(EVIDENCE_PREFIXES)}
+    latest = latest_taken(session, wanted)
+    return {c.id: f"/console/screenshots/{latest[c.website_number]}/viewport.jpg" for c in cases
+            if c.website_number in latest and c.check.startswith(EVIDENCE_PREFIXES)}
 
 
 def _field(name: str, lists: Field, domains: list[str], site: dict | None) -> str:

@@ -36,6 +36,7 @@ from scanner.reports.exports import case_row
 from scanner.reports.jinja import environment
 from scanner.reports.scan_report import ReportError, build, render_html, trend, trend_chart
 from scanner.rescans import Ask, RescanError, enqueue
+from scanner.store import screenshots
 from scanner.store.db import Store, as_utc, shanghai_iso
 from scanner.store.models import Case, CaseEvent, ConsoleSession, Finding, RescanRequest, Scan, Subject
 
@@ -325,7 +326,19 @@ def create_console(config: Config, store: Store, now: Callable[[], datetime] | N
                         subject={"name": subject.name if subject else "", "province": subject.province if subject else "",
                                  "nature": subject.nature if subject else ""},
                         rescans=[{"id": r.id, "state": r.state, "scan_id": r.scan_id} for r in mine],
-                        rule=declared(case.check).rule, advice=declared(case.check).remediation)
+                        rule=declared(case.check).rule, advice=declared(case.check).remediation,
+                        screenshots=screenshots.for_website(session, case.website_number) if case.website_number else [],
+                        part_labels=screenshots.PART_LABELS)
+
+    @router.get("/screenshots/{shot_id}/{part}.jpg")
+    def screenshot_image(request: Request, shot_id: int, part: str) -> Response:
+        check_login(request)
+        with store.session() as session:
+            data = screenshots.image(session, shot_id, part) if valid_id(shot_id) else None
+        if data is None:
+            raise HTTPException(404, "没有这张截图（可能已过保留期）")
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600",
+                                                               "X-Content-Type-Options": "nosniff"})
 
     @router.post("/cases/{case_id}/rescan")
     def case_rescan(request: Request, case_id: int, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:

@@ -35,7 +35,7 @@ def nightly_scan(config_path: str) -> None:
 def sweep(config_path: str) -> None:
     """The daily sweep: annual review rounds (new websites, reminders, a round's end), contact verifications
     (pending SMS, bounces, expiry), deadlines passed,
-    reminders, notices of open cases; then deliver the outbox."""
+    reminders, notices of open cases, expired evidence screenshots; then deliver the outbox."""
     from scanner.cases import CaseBook
     from scanner.notices.deliver import DeliveryError, Sender
     from scanner.workflows.annual_review import AnnualReview
@@ -48,6 +48,9 @@ def sweep(config_path: str) -> None:
 
             ContactVerifier(config, store).sweep()
         CaseBook(config, store).reconcile(None)
+        from scanner.store import screenshots
+
+        screenshots.sweep(config, store)
         try:
             Sender(config, store).run()
         except DeliveryError:

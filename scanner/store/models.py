@@ -428,3 +428,24 @@ class CustomerRescan(Base):
     link_id: Mapped[int] = mapped_column(BigInteger)
     rescan_id: Mapped[int] = mapped_column(BigInteger)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Screenshot(Base):
+    """Evidence: a homepage with a filing.* or content.* finding as one scan's browser showed it (JPEG images:
+    the first viewport and the footer region), or why it could not be taken. Kept while the website has a case
+    of those checks open and `screenshots.retention_days` after; the sweep deletes the rest
+    (scanner.store.screenshots)."""
+
+    __tablename__ = "screenshots"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), index=True)
+    website_number: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(Text, default="")
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # taken | failed
+    reason: Mapped[str] = mapped_column(Text, default="")
+    codes: Mapped[list] = mapped_column(JSON, default=list)  # the filing.*/content.* checks it is evidence for
+    viewport: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    footer: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)  # both images
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)  # ms, requests refused by the guard
