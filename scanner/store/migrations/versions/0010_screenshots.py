@@ -1,7 +1,7 @@
 """evidence screenshots of homepages with filing.* or content.* findings
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-01 16:10:00
 """
 
