@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from checks import get as declared
 from core.config import Config
@@ -132,10 +132,18 @@ def _request_view(request: CustomerRescan | None, rescan: RescanRequest | None, 
             "evidence": _evidence(fresh or findings)}
 
 
+def _one_at_a_time(session, recipient: str) -> None:
+    """One recipient's requests are checked against the limits one at a time: SQLite's transactions take the
+    write lock up front (Store.transaction); PostgreSQL takes a lock on the recipient for the transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:recipient))"), {"recipient": recipient})
+
+
 def request_rescan(config: Config, store: Store, link: CustomerLink, case_id: int, now: datetime) -> CustomerRescan:
     """Queue a rescan of the case's website (or subject) for the link's recipient, within the rate limits."""
     limits = Limits.of(config)
-    with store.session() as session:
+    with store.transaction() as session:
+        _one_at_a_time(session, link.recipient)
         case = session.get(Case, case_id) if 0 < case_id < 2**63 else None
         if case is None or case.recipient != link.recipient:
             raise DeskError("没有找到这个案件", 404)
@@ -157,14 +165,22 @@ def request_rescan(config: Config, store: Store, link: CustomerLink, case_id: in
             raise DeskError(f"您在 24 小时内已申请复查 {recent} 次，已达上限（{limits.per_day} 次），请明天再试", 429)
         ask = Ask(websites=[case.website_number]) if case.website_number else Ask(subjects=[case.subject_number])
         what = case.website_number or case.subject_number
+        # the request is counted in the transaction that checked the limits, so two clicks at once cannot both
+        # pass them; its rescan is filled in below (a crash in between leaves it counted, without a rescan)
+        reserved = CustomerRescan(case_id=case.id, recipient=link.recipient, link_id=link.id, rescan_id=0,
+                                  requested_at=now)
+        session.add(reserved)
+        session.flush()
+        reserved_id = reserved.id
     try:
         rescan, _created = enqueue(store, ask, kind="customer", by=f"customer {link.recipient}"[:120])
     except RescanError:
+        with store.transaction() as session:
+            session.delete(session.get(CustomerRescan, reserved_id))
         raise DeskError(f"{what} 当前无法复查（备案已变更或注销），请回复通知邮件联系我们", 409) from None
     with store.transaction() as session:
-        row = CustomerRescan(case_id=case_id, recipient=link.recipient, link_id=link.id, rescan_id=rescan.id,
-                             requested_at=now)
-        session.add(row)
+        row = session.get(CustomerRescan, reserved_id)
+        row.rescan_id = rescan.id
         case = session.get(Case, case_id)
         session.add(CaseEvent(case_id=case_id, at=now, from_state=case.state, to_state=case.state,
                               actor=f"customer {link.recipient}"[:120], reason=AUDIT_REASON,

@@ -230,3 +230,54 @@ def test_links_and_requests_on_postgresql(pg_url):
     page = client_for(config, store, now).get(f"/customer/{token}")
     assert page.status_code == 200 and 'id="no-open"' in page.text
     store.dispose()
+
+
+def test_two_requests_at_once_cannot_both_pass_the_daily_limit(desk, monkeypatch):
+    """The limits are checked and the request counted in one transaction: of two clicks at the same moment on
+    two cases with one request left for the day, one is queued and the other refused. The patched enqueue holds
+    the first request until the second has been decided (or 5 s), so without that transaction both would pass."""
+    import threading
+
+    from scanner import customer_desk
+    from scanner.customer_desk import DeskError, request_rescan
+    from scanner.customer_links import check
+
+    _box, _path, config, store, notices, ids = desk
+    with store.session() as session:
+        for row in session.scalars(select(CustomerRescan).where(CustomerRescan.recipient == A)):
+            finish(store, row.rescan_id, FINISHED)  # nothing of A's still running from the tests before
+    limited = dataclasses.replace(config, customer=dataclasses.replace(config.customer, per_day=1))
+    link = check(limited, store, customer_link(body_text(notices[A])).rsplit("/", 1)[1], datetime.now(UTC))
+    moment = datetime.now(UTC) + timedelta(days=30)  # no earlier request counts that day
+    both = threading.Barrier(2)
+    real_enqueue = customer_desk.enqueue
+
+    def held_enqueue(*args, **kwargs):
+        try:
+            both.wait(timeout=5)
+        except threading.BrokenBarrierError:
+            pass
+        return real_enqueue(*args, **kwargs)
+
+    monkeypatch.setattr(customer_desk, "enqueue", held_enqueue)
+    outcomes: dict[str, object] = {}
+
+    def click(site: str) -> None:
+        try:
+            outcomes[site] = request_rescan(limited, store, link, ids[site], moment)
+        except DeskError as exc:
+            outcomes[site] = exc
+            both.abort()  # refused: the other click need not wait for it
+
+    threads = [threading.Thread(target=click, args=(site,)) for site in (A_SITE, A_SITE2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    refused = [o for o in outcomes.values() if isinstance(o, DeskError)]
+    assert len(outcomes) == 2 and len(refused) == 1, outcomes
+    assert refused[0].status == 429 and "已达上限（1 次）" in str(refused[0])
+    with store.session() as session:
+        rows = session.scalars(select(CustomerRescan).where(CustomerRescan.recipient == A,
+                                                            CustomerRescan.requested_at == moment)).all()
+        assert len(rows) == 1 and rows[0].rescan_id > 0
