@@ -470,7 +470,7 @@ class ClusterConfig:
     lease_s: float = setting(300.0, _positive_float)  # a website leased this long without a result goes back to the queue
     node_name: str = setting("", _string)  # this machine in progress, `beian scans` and /metrics; empty: the host name
     max_leases: int = setting(3, _positive_int)  # leases that ended without a result before a website is given up
-    nightly: bool = setting(False, _bool)  # `beian serve` runs its queued scans with --distributed
+    nightly: bool = setting(False, _bool)  # `beian serve` runs the nightly scan with --distributed (on the workers)
 
 
 @dataclass(frozen=True)

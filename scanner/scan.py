@@ -104,6 +104,9 @@ def run_scan(config: Config, store: Store, selector: Selector, *, workers: int =
     stats = _stats(reports, total, progress.done, not_checked, by_code, elapsed, workers)
     if lost:
         stats["lost"] = lost
+    if distributed:  # the nodes' figures are in stats["nodes"] (the coordinator's heartbeat)
+        stats["processes"].pop("workers", None)
+        stats["distributed"] = True
     with store.transaction() as session:
         scan = session.get(Scan, scan_id)
         scan.state = state

@@ -72,7 +72,10 @@ class LeaseFeed:
         self.selector = selector
         self.worker = worker
         self.node = node_name(config)
-        self.batch = max(4, min(50, config.fetch.concurrency // 4))
+        # A worker holds at most fetch.concurrency websites (each machine has its own network and limits), leased
+        # a few at a time, so that the queue's websites spread over the nodes and a dead node leaves little.
+        self.cap = config.fetch.concurrency
+        self.batch = max(4, min(50, self.cap // 4))
         self.queue = ScanQueue(connect(config), scan_id)
         self.tally = Tally()
         self.failures = 0
@@ -89,10 +92,13 @@ class LeaseFeed:
     async def next_batch(self):
         """The next leased websites as SiteRecords; None once the scan's crawl is over (or it was stopped)."""
         while True:
+            while self._in_flight >= self.cap and not self._stop.is_set():
+                await asyncio.sleep(0.05)
             try:
                 if await asyncio.to_thread(self._over):
                     return None
-                ids = await asyncio.to_thread(self.queue.lease, self.worker, self.batch, self.config.cluster.lease_s)
+                wanted = min(self.batch, self.cap - self._in_flight)
+                ids = await asyncio.to_thread(self.queue.lease, self.worker, max(1, wanted), self.config.cluster.lease_s)
             except Exception as exc:  # noqa: BLE001 - Redis away (a restart): wait for it
                 log.warning("redis: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 await asyncio.sleep(REDIS_RETRY_S)

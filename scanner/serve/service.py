@@ -122,6 +122,8 @@ class Service:
     def _launch(self, request: RescanRequest) -> None:
         selector = request.selector or {}
         args = ["scan", "--request", str(request.id)]
+        if self.config.cluster.nightly and request.kind == "nightly":
+            args.append("--distributed")  # crawled by the cluster's `beian worker` nodes; post-scan work here
         for flag, key in (("--domain", "domains"), ("--website", "websites"), ("--subject", "subjects")):
             for value in selector.get(key, []):
                 args += [flag, value]

@@ -4,14 +4,20 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from scanner.sandbox import Sandbox, load_world
+from scanner.sandbox.generate import generate
+from scanner.sandbox.world import parse_world
 from tests.cluster_helpers import Nodes, cluster_config, distributed_scan, redis_server  # noqa: F401 - fixture
 from tests.sandbox.test_scan_workers import detailed, scan
-from tests.sandbox_helpers import import_world_registry, triples, write_config
+from tests.sandbox_helpers import import_world_registry, triples, warm_certificates, write_config
 
 SAMPLE = Path(__file__).resolve().parents[2] / "scanner" / "sandbox" / "worlds" / "sample.yaml"
 
@@ -77,3 +83,100 @@ def test_distributed_needs_postgresql_and_redis(tmp_path, redis_server):  # noqa
         plain = write_config(box, tmp_path)
         result = beian(plain, "scan", "--distributed")
         assert result.returncode == 2 and "cluster.redis_url is not set" in result.stderr, result.stderr
+
+
+# -- a node killed with kill -9, Redis restarted: the generated world ---------------------------------------
+
+SITES = int(os.environ.get("BEIAN_TEST_CLUSTER_SITES", "2000"))
+# Where node-a kills itself (and its crawl process) in each round: right after leasing its K-th batch, right
+# after the transaction storing its K-th observation committed (before the leases are acknowledged), right
+# after acknowledging its K-th observation.
+KILL_POINTS = ["leased:3", "committed:40", "acked:80", "committed:1", "leased:1"]
+# RDAP answers are not reused between scans, so every round's evidence is that of a fresh scan.
+NO_CACHE = {"dns": {"timeout_s": 10}, "domains": {"cache_ttl_days": 0}, "ownership": {"cache_ttl_days": 0}}
+# Each node holds at most this many websites at once (fetch.concurrency), so the queue spreads over the nodes.
+NODE = {**NO_CACHE, "fetch": {"concurrency": 64}}
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """The generated world in a sandbox, and the findings of a local scan of it."""
+    with Sandbox(parse_world(generate(SITES, seed=19)), lifetime_s=3600) as box:
+        warm_certificates(box)
+        folder = tmp_path_factory.mktemp("local")
+        local = write_config(box, folder, NO_CACHE)
+        import_world_registry(box, local, folder)
+        started = time.monotonic()
+        result, want = scan(local, 2)
+        assert result.returncode == 0, result.stderr[-3000:]
+        print(f"local scan of {SITES} sites with 2 workers: {time.monotonic() - started:.1f} s")
+        yield box, want
+
+
+def _wait_for(condition, what: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_a_node_killed_at_named_points_loses_nothing(tmp_path, pg_url, redis_server, big):  # noqa: F811
+    box, want = big
+    config = cluster_config(box, tmp_path / "coordinator", pg_url, redis_server.url, extra=NO_CACHE)
+    import_world_registry(box, config, config.parent)
+    ids = live_ids(pg_url)
+    nodes = Nodes(box, tmp_path / "nodes", pg_url, redis_server.url, extra=NODE)
+    try:
+        nodes.start("node-b")
+        nodes.start("node-c")
+        for scan_id, point in enumerate(KILL_POINTS, start=1):
+            victim = nodes.start("node-a", env={"BEIAN_TEST_KILL_NODE": f"node-a:{point}"})
+            started = time.monotonic()
+            process, stdout, stderr, got = distributed_scan(config)
+            assert process.returncode == 0, stderr[-3000:] + nodes.logs()
+            print(f"round {scan_id} (kill at {point}): {time.monotonic() - started:.1f} s")
+            _wait_for(lambda v=victim: v.poll() is not None, "node-a to be killed", timeout=60)
+            assert victim.returncode == -signal.SIGKILL, f"node-a was killed at {point}"
+            seen = per_website(pg_url, scan_id)
+            assert sorted(seen) == ids, f"round {scan_id}: every website observed"
+            assert set(seen.values()) == {1}, f"round {scan_id}: none observed twice"
+            assert triples(got) == triples(want), f"round {scan_id}"
+            assert detailed(got) == detailed(want), f"round {scan_id}"
+            stats = json.loads(pg_rows(pg_url, f"select stats::text from scans where id = {scan_id}")[0][0])
+            assert not stats["given_up"]
+            if point.startswith("leased") or point.startswith("committed"):
+                assert stats["writer"]["requeued"] > 0, f"round {scan_id}: the dead node's leases went back"
+    finally:
+        nodes.stop()
+    assert pg_rows(pg_url, "select count(*), min(state), max(state) from scans")[0] == (5, "finished", "finished")
+
+
+def test_redis_restarted_mid_scan_loses_nothing(tmp_path, pg_url, redis_server, big):  # noqa: F811
+    box, want = big
+    config = cluster_config(box, tmp_path / "coordinator", pg_url, redis_server.url, extra=NO_CACHE)
+    import_world_registry(box, config, config.parent)
+    ids = live_ids(pg_url)
+    nodes = Nodes(box, tmp_path / "nodes", pg_url, redis_server.url, extra=NODE)
+
+    def restart_mid_scan(process) -> None:
+        _wait_for(lambda: len(per_website(pg_url, 1)) >= len(ids) // 5 or process.poll() is not None,
+                  "a fifth of the websites observed")
+        assert process.poll() is None, "the scan still running when Redis goes"
+        redis_server.stop()
+        redis_server.start()  # empty: no persistence, the queue and leases are gone
+
+    try:
+        for name in ("node-a", "node-b", "node-c"):
+            nodes.start(name)
+        process, stdout, stderr, got = distributed_scan(config, wait=restart_mid_scan)
+    finally:
+        nodes.stop()
+    assert process.returncode == 0, stderr[-3000:] + nodes.logs()
+    seen = per_website(pg_url, 1)
+    assert sorted(seen) == ids and set(seen.values()) == {1}
+    assert triples(got) == triples(want)
+    assert detailed(got) == detailed(want)
+    stats = json.loads(pg_rows(pg_url, "select stats::text from scans where id = 1")[0][0])
+    assert stats["writer"]["queue_rebuilt"] >= 1, "the coordinator found the queue lost and rebuilt it"
+    assert all(p.returncode == 0 for p in nodes.processes.values()), "the workers outlived the restart"
