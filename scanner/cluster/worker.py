@@ -40,6 +40,7 @@ KILL_HOOK = "BEIAN_TEST_KILL_NODE"
 POLL_S = 0.5  # how often an idle worker looks for work
 REPORT_S = 1.0  # how often a worker reports its progress
 REDIS_RETRY_S = 1.0
+RESTART_AFTER_S = 5.0  # a crawl process that failed is started again after this
 
 
 def node_name(config: Config) -> str:
@@ -218,6 +219,7 @@ class Worker:
         self.config = config
         self.redis = connect(config)
         self.crawls: dict[int, multiprocessing.Process] = {}
+        self.retry_at: dict[int, float] = {}
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -229,13 +231,17 @@ class Worker:
                     if not process.is_alive():
                         process.join()
                         del self.crawls[scan_id]
+                        if process.exitcode:  # a crawl that failed is started again, not in a tight loop
+                            log.warning("scan %d: crawl process ended with %s", scan_id, process.exitcode)
+                            self.retry_at[scan_id] = time.monotonic() + RESTART_AFTER_S
                 try:
                     scans = active_scans(self.redis)
                 except Exception as exc:  # noqa: BLE001 - Redis away: wait for it
                     log.warning("redis: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                     scans = []
                 for scan_id in scans:
-                    if scan_id not in self.crawls and not self.stopping.is_set():
+                    if (scan_id not in self.crawls and not self.stopping.is_set()
+                            and time.monotonic() >= self.retry_at.get(scan_id, 0.0)):
                         spec = {"parent_pid": os.getpid(), "config": self.config, "scan_id": scan_id}
                         process = context.Process(target=_crawl, args=(spec,), name=f"beian-worker-{scan_id}",
                                                   daemon=True)
