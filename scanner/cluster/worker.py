@@ -82,6 +82,7 @@ class LeaseFeed:
         self.failures = 0
         self.leases = 0
         self.acked = 0
+        self.stored = 0  # observations this crawl committed (the kill hook counts these)
         self.kill = kill_point(config)
         self._recent: deque[tuple[float, int]] = deque(maxlen=30)
         self._stop = threading.Event()
@@ -130,13 +131,14 @@ class LeaseFeed:
     # -- the store writer's side (its thread) ---------------------------------------------------------
     def committed(self, ids: list[int]) -> None:
         """A batch's transaction committed: count it, then acknowledge its leases."""
-        before = self.acked
-        if self.kill is not None and self.kill[0] == "committed" and before < self.kill[1] <= before + len(ids):
+        before = self.stored
+        self.stored += len(ids)
+        if self.kill is not None and self.kill[0] == "committed" and before < self.kill[1] <= self.stored:
             _die_now()
         self._ack(ids)
         with self._lock:
             self._in_flight = max(0, self._in_flight - len(ids))
-        if self.kill is not None and self.kill[0] == "acked" and before < self.kill[1] <= self.acked:
+        if self.kill is not None and self.kill[0] == "acked" and before < self.kill[1] <= self.stored:
             _die_now()
 
     def _ack(self, ids: list[int]) -> None:
