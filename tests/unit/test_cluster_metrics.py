@@ -1,4 +1,4 @@
-"""A running distributed scan's nodes, as the coordinator's heartbeat stores them, in /metrics and `beian scans`."""
+"""A running distributed scan's nodes in /metrics and `beian scans`; `beian serve`'s nightly scan on the cluster."""
 
 from __future__ import annotations
 
@@ -26,3 +26,17 @@ def test_running_distributed_scan_nodes_are_metrics(store):
 def test_scans_table_names_the_nodes():
     assert _nodes_cell(NODES) == "bj-1:120@12.5/s sh-1:80@7.2/s"
     assert _nodes_cell({}) == ""
+
+
+def test_serve_runs_the_nightly_scan_on_the_cluster_when_told(store):
+    from core.config import parse_config
+    from scanner.serve.service import Service
+    from scanner.store.models import RescanRequest
+
+    cluster = parse_config({"database": "postgresql://h/db",
+                            "cluster": {"redis_url": "redis://127.0.0.1:6379/0", "nightly": True}})
+    nightly = RescanRequest(id=4, kind="nightly", selector={})
+    operator = RescanRequest(id=5, kind="operator", selector={"websites": ["京ICP备1号-1"]})
+    assert Service(cluster, None, store).scan_args(nightly) == ["scan", "--request", "4", "--distributed"]
+    assert Service(cluster, None, store).scan_args(operator) == ["scan", "--request", "5", "--website", "京ICP备1号-1"]
+    assert Service(parse_config({}), None, store).scan_args(nightly) == ["scan", "--request", "4"]
