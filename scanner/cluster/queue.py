@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from core.config import Config
 
 ACTIVE = "beian:scans"
+KEEP_S = 86400  # how long a closed scan's keys stay (a late worker sees `closed`)
 
 
 def connect(config: Config):
@@ -51,6 +52,8 @@ class ScanQueue:
         pipe = self.redis.pipeline()
         pipe.hset(self.key("meta"), mapping={"selector": json.dumps(selector), "opened": time.time()})
         pipe.delete(self.key("closed"))
+        for key in self.redis.scan_iter(match=self.prefix + "*", count=1000):
+            pipe.persist(key)  # a resumed scan's lists lose the expiry its interruption gave them
         pipe.sadd(ACTIVE, self.scan_id)
         pipe.execute()
         return existed
@@ -100,9 +103,11 @@ class ScanQueue:
     def close(self) -> None:
         """The crawl is over (or stopped): workers leave, nothing stays queued."""
         pipe = self.redis.pipeline()
-        pipe.set(self.key("closed"), 1, ex=86400)
+        pipe.set(self.key("closed"), 1, ex=KEEP_S)
         pipe.srem(ACTIVE, self.scan_id)
         pipe.delete(self.key("pending"), self.key("meta"), self.key("expired"))
+        for key in self.redis.scan_iter(match=self.prefix + "*", count=1000):
+            pipe.expire(key, KEEP_S)  # the workers' lists and progress: gone a day later
         pipe.execute()
 
     # -- a worker --------------------------------------------------------------------------------------
