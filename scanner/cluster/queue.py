@@ -134,6 +134,14 @@ class ScanQueue:
             pipe.lrem(self.key(f"leased:{worker}"), 1, website_id)
         pipe.execute()
 
+    def release(self, worker: str) -> int:
+        """A worker that stopped cleanly gives back what it holds and did not store (no wait for its lease)."""
+        moved = 0
+        while self.redis.lmove(self.key(f"leased:{worker}"), self.key("pending"), "LEFT", "RIGHT") is not None:
+            moved += 1
+        self.redis.delete(alive_key(worker))
+        return moved
+
     def report(self, worker: str, stats: dict) -> None:
         self.redis.hset(self.key("nodes"), worker, json.dumps(stats))
 

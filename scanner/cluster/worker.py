@@ -208,6 +208,13 @@ def _crawl(spec: dict) -> None:
         report = crawl_shard(config, store, spec["scan_id"], selector, feed, heartbeat=False, feed=feed)
         if report.failure:
             log.error("scan %d: %s", spec["scan_id"], report.failure)
+        else:  # everything stored is acknowledged (the writer closed): what is left was never crawled
+            try:
+                released = feed.queue.release(worker)
+            except Exception:  # noqa: BLE001 - Redis away: the lease expires instead
+                released = 0
+            if released:
+                log.info("scan %d: %d websites given back to the queue", spec["scan_id"], released)
     finally:
         store.dispose()
 

@@ -35,6 +35,8 @@ def test_leases_acks_expiry_and_giving_up(redis_server):  # noqa: F811
     requeued, given_up = queue.reap(max_leases=2)
     assert requeued == 2 and sorted(given_up) == [5, 6, 7, 8], "a second lease without a result: given up"
     assert queue.pending() == 2
+    assert queue.lease("w4", 1, lease_s=60) == [9] and queue.release("w4") == 1, "a clean stop gives back"
+    assert queue.pending() == 2 and not client.exists("beian:worker:w4:alive")
     assert queue.open({"domains": []}) is True, "a resumed coordinator finds its keys"
     queue.close()
     assert queue.closed() and active_scans(client) == [] and not queue.intact()
