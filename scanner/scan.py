@@ -46,6 +46,7 @@ class ScanResult:
     render: dict = field(default_factory=dict)
     workers: int = 1
     lost: str = ""  # why the crawl stopped short, when a worker ended without finishing (resumable)
+    given_up: int = 0  # a distributed scan's websites given up after cluster.max_leases leases (stats "given_up")
 
 
 def run_scan(config: Config, store: Store, selector: Selector, *, workers: int = 1, stream=None,
@@ -117,6 +118,8 @@ def run_scan(config: Config, store: Store, selector: Selector, *, workers: int =
         raise ScanError(f"scan {scan_id} failed: {failure}")
     result = ScanResult(scan_id, state, total, not_checked, by_code, elapsed, resumed, stats["cpu_s"],
                         stats["dns_queries"], render=stats["render"], workers=workers, lost=lost)
+    if distributed:
+        result.given_up = int(reports[0].writer.get("given_up", 0))
     if state == "finished":
         _update_cases(config, store, result)
         _record_parent_usage(store, scan_id)

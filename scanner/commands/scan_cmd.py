@@ -86,6 +86,9 @@ def cmd_scan(args, config: Config) -> int:
         if args.output != "-":
             print(f"wrote {written} findings to {args.output}")
     print_summary(result)
+    if result.given_up:
+        print(f"warning: {result.given_up} websites were given up after {config.cluster.max_leases} leases without a "
+              f"result (the workers holding them died); the scan's stats list them (given_up)", file=sys.stderr)
     if result.cases is not None:
         print(result.cases.line())
     if result.cases_error:

@@ -219,3 +219,33 @@ def test_an_interrupted_coordinator_resumes_with_the_same_command(tmp_path, pg_u
         seen = per_website(pg_url, 1)
         assert sorted(seen) == ids and set(seen.values()) == {1}, "every website once, in the one scan"
         assert pg_rows(pg_url, "select count(*), max(state) from scans")[0] == (1, "finished")
+
+
+def test_a_website_whose_leases_keep_dying_is_given_up_with_a_reason(tmp_path, pg_url, redis_server):  # noqa: F811
+    from tests.sandbox.test_findings_store import resume_world
+
+    extra = {"cluster": {"max_leases": 1}, "fetch": {"concurrency": 8}}  # one lease each; a node holds 8 sites
+    with Sandbox(parse_world(resume_world()), lifetime_s=600) as box:
+        config = cluster_config(box, tmp_path / "coordinator", pg_url, redis_server.url, extra=extra)
+        import_world_registry(box, config, config.parent)
+        ids = live_ids(pg_url)
+        nodes = Nodes(box, tmp_path / "nodes", pg_url, redis_server.url, extra=extra)
+
+        def kill_then_rescue(process) -> None:
+            victim = nodes.start("node-a", env={"BEIAN_TEST_KILL_NODE": "node-a:leased:1"})
+            _wait_for(lambda: victim.poll() is not None or process.poll() is not None, "node-a to die")
+            assert victim.returncode == -signal.SIGKILL, "node-a killed right after its first lease"
+            nodes.start("node-b")
+
+        try:
+            process, stdout, stderr, _ = distributed_scan(config, wait=kill_then_rescue)
+        finally:
+            nodes.stop()
+        assert process.returncode == 0, stderr[-3000:] + nodes.logs()
+        stats = json.loads(pg_rows(pg_url, "select stats::text from scans where id = 1")[0][0])
+        given_up = {item["website_id"] for item in stats["given_up"]}
+        assert len(given_up) == 4, "node-a's first batch (fetch.concurrency // 4 websites)"
+        assert all("given up after 1 leases" in item["reason"] and item["website_number"] for item in stats["given_up"])
+        assert "4 websites were given up" in stderr
+        seen = per_website(pg_url, 1)
+        assert sorted(seen) == sorted(set(ids) - given_up) and set(seen.values()) == {1}
