@@ -11,14 +11,14 @@ One warm-up scan first (3 workers; it fills the RDAP caches, so each measured sc
 one scan per worker count, the workers started (and idle) before the scan, so the rate is the crawl's:
 sites/s = websites / the scan's elapsed_s (opened to crawl done and post-scan work, as `beian scan` reports).
 
-Figures, 2026-12-01, 1,500 sites, 2 cores SHARED with other helpers' scans and tests (load average 11-16):
+Figures, 2026-12-01, 1,500 sites, 2 cores, one scan per count (sites/s):
   unshare -n sh -c 'ip link set lo up && .venv/bin/python bench/cluster.py --sites 1500 --keep /tmp/wtc-bench'
-  warm-up (3 workers, RDAP cold)   8.3 sites/s
-  1 worker                         7.0 sites/s
-  2 workers                       19.6 sites/s   (750 / 750 websites)
-  3 workers                       10.5 sites/s   (500 / 500 / 500)
-These follow the machine's load more than the worker count (2 workers cannot make 2.8x one worker on 2 cores):
-they show the websites spread evenly over the workers, not the mode's throughput. Re-measure on an idle machine.
+                         warm-up  1 worker  2 workers  3 workers
+  quiet (load 1.9-3.2)      70.0      62.7      103.4       80.3
+  busier (load 3.1-5.5)     74.2      70.2       44.7       41.3
+  shared (load 11-16)        8.3       7.0       19.6       10.5
+The websites spread evenly (750/750, 500/500/500); the multi-worker rates follow the machine's load (other
+helpers' tests) more than the worker count, and 3 workers oversubscribe 2 cores.
 """
 
 from __future__ import annotations
