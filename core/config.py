@@ -512,6 +512,17 @@ class LookupConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """One scan across many machines (scanner.cluster): websites leased from a Redis queue, results in PostgreSQL."""
+
+    redis_url: str = setting("", lambda v, k: _url(v, k, ("redis", "rediss")))  # empty: no cluster
+    lease_s: float = setting(300.0, _positive_float)  # a website leased this long without a result goes back to the queue
+    node_name: str = setting("", _string)  # this machine in progress, `beian scans` and /metrics; empty: the host name
+    max_leases: int = setting(3, _positive_int)  # leases that ended without a result before a website is given up
+    nightly: bool = setting(False, _bool)  # `beian serve` runs the nightly scan with --distributed (on the workers)
+
+
+@dataclass(frozen=True)
 class Config:
     database: str = DEFAULT_DATABASE
     provider: ProviderConfig = field(default_factory=ProviderConfig)
@@ -530,6 +541,7 @@ class Config:
     contacts: ContactsConfig = field(default_factory=ContactsConfig)
     customer: CustomerConfig = field(default_factory=CustomerConfig)
     lookup: LookupConfig = field(default_factory=LookupConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     source: str = "<defaults>"
 
 
@@ -556,7 +568,10 @@ def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:
                 raise ConfigError(f"{key}.{sub}: unknown key")
             section[sub] = declared.metadata["parse"](sub_value, f"{key}.{sub}")
         kwargs[key] = section_class(**section)
-    return Config(**kwargs)
+    config = Config(**kwargs)
+    if config.cluster.redis_url and not config.database.startswith("postgres"):
+        raise ConfigError("cluster.redis_url: a cluster needs a PostgreSQL database (database = \"postgresql+psycopg://…\")")
+    return config
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:

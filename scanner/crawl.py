@@ -46,6 +46,7 @@ class ScanContext:
     registrations: object = None  # spiders.registration.Registrations, or None when [domains] is off
     trust: object = None  # spiders.tls.TrustStore: the CAs certificates are judged against
     screenshots: object = None  # spiders.screenshot.Shooter, or None when screenshots are off
+    feed: object = None  # scanner.cluster.worker.LeaseFeed: websites leased from a distributed scan's queue
 
 
 @dataclass
@@ -181,11 +182,15 @@ def self_usage() -> tuple[float, float]:
 
 
 def crawl_shard(config: Config, store: Store, scan_id: int, selector: Selector, progress, *,
-                shard: Shard = WHOLE, heartbeat: bool = True) -> CrawlReport:
+                shard: Shard = WHOLE, heartbeat: bool = True, feed=None) -> CrawlReport:
     """Crawl the websites of `shard` of the scan's selection that the scan has not observed yet, storing each
     one's observation and findings for `scan_id`. `progress` counts every website done. An interruption
     (a signal: Scrapy stops gracefully) returns with finish_reason "shutdown"; what was stored stays, and the
-    rest is crawled when the scan resumes."""
+    rest is crawled when the scan resumes.
+
+    With `feed` (a distributed worker, scanner.cluster.worker) the websites come from the scan's lease queue
+    instead of the store, the writes are idempotent per (scan, website) and each committed batch is reported
+    to the feed, which acknowledges its leases."""
     from scrapy.crawler import CrawlerProcess
 
     from checks.placeholder import placeholder_kind
@@ -199,11 +204,13 @@ def crawl_shard(config: Config, store: Store, scan_id: int, selector: Selector, 
     concurrency = max(8, min(config.fetch.concurrency, (files - 200) // 3))
     if concurrency != config.fetch.concurrency:
         config = replace(config, fetch=replace(config.fetch, concurrency=concurrency))
-    writer = StoreWriter(store, scan_id, heartbeat=heartbeat, kill_after=kill_after(shard.index))
+    writer = StoreWriter(store, scan_id, heartbeat=heartbeat, kill_after=kill_after(shard.index),
+                         idempotent=feed is not None, on_commit=feed.committed if feed is not None else None)
+    batches = iter(()) if feed is not None else iter_batches(store, config, selector, scan_id, size=500, shard=shard)
     context = ScanContext(
         config=config, store=store, scan_id=scan_id, selector=selector, dns=DnsView(config),
         policy=AddressPolicy(config), ownership=Ownership(config, StoreOwnerCache(store)), writer=writer,
-        progress=progress, batches=iter_batches(store, config, selector, scan_id, size=500, shard=shard),
+        progress=progress, batches=batches, feed=feed,
         is_placeholder=lambda page: placeholder_kind(page) is not None,
     )
     context.renderer, context.render_off = renderer, render_off

@@ -3,7 +3,8 @@
 The crawl runs in this process (one worker) or in N worker processes over disjoint shards of the websites
 (scanner.workers), all writing to the scan's database under one scan id, with one progress bar. What comes
 after the crawl (the registry checks, the summary, cases and notices with the crawl-health gate) runs once,
-here, when every worker has finished.
+here, when every worker has finished. A distributed scan (scanner.cluster) has its crawl done by `beian worker`
+processes on any number of machines; this process is its coordinator, and the post-scan work runs here too.
 
 An interrupted scan (Ctrl-C, a crash, a kill, of the scan or of one worker) is resumed by running the same
 selection again: the websites already observed are skipped, so nothing is lost or done twice.
@@ -12,6 +13,7 @@ selection again: the websites already observed are skipped, so nothing is lost o
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -44,11 +46,16 @@ class ScanResult:
     render: dict = field(default_factory=dict)
     workers: int = 1
     lost: str = ""  # why the crawl stopped short, when a worker ended without finishing (resumable)
+    given_up: int = 0  # a distributed scan's websites given up after cluster.max_leases leases (stats "given_up")
 
 
 def run_scan(config: Config, store: Store, selector: Selector, *, workers: int = 1, stream=None,
-             on_open=None) -> ScanResult:
+             on_open=None, distributed: bool = False) -> ScanResult:
     started = time.monotonic()
+    if distributed:
+        from scanner.cluster.coordinator import require_cluster
+
+        require_cluster(config)
     check_renderer(config)
     domain_facts(config, store)  # a bad fetch.extra_ca fails before a scan is opened
     scan_id, resumed = open_scan(store, selector)
@@ -58,7 +65,16 @@ def run_scan(config: Config, store: Store, selector: Selector, *, workers: int =
     workers = max(1, min(workers, total - done))
     progress = Progress(total, done, stream=stream)
     lost, failure = "", ""
-    if workers == 1:
+    if distributed:
+        from scanner.cluster.coordinator import Coordinator
+
+        progress.start()
+        try:
+            reports = [Coordinator(config, store, scan_id, selector, progress, stream=stream or sys.stderr).run()]
+        finally:
+            progress.stop()
+        workers = max(1, sum(node["workers"] for node in _nodes(store, scan_id).values()))
+    elif workers == 1:
         reports = [crawl_shard(config, store, scan_id, selector, progress)]
         failure = reports[0].failure
     else:
@@ -85,10 +101,14 @@ def run_scan(config: Config, store: Store, selector: Selector, *, workers: int =
     for report in reports:
         by_code.update(report.by_code)
     by_code += registry_counts
-    not_checked = progress.not_checked if workers == 1 else sum(r.not_checked for r in reports)
+    not_checked = (progress.not_checked if workers == 1 and not distributed
+                   else sum(r.not_checked for r in reports))
     stats = _stats(reports, total, progress.done, not_checked, by_code, elapsed, workers)
     if lost:
         stats["lost"] = lost
+    if distributed:  # the nodes' figures are in stats["nodes"] (the coordinator's heartbeat)
+        stats["processes"].pop("workers", None)
+        stats["distributed"] = True
     with store.transaction() as session:
         scan = session.get(Scan, scan_id)
         scan.state = state
@@ -99,10 +119,17 @@ def run_scan(config: Config, store: Store, selector: Selector, *, workers: int =
         raise ScanError(f"scan {scan_id} failed: {failure}")
     result = ScanResult(scan_id, state, total, not_checked, by_code, elapsed, resumed, stats["cpu_s"],
                         stats["dns_queries"], render=stats["render"], workers=workers, lost=lost)
+    if distributed:
+        result.given_up = int(reports[0].writer.get("given_up", 0))
     if state == "finished":
         _update_cases(config, store, result)
         _record_parent_usage(store, scan_id)
     return result
+
+
+def _nodes(store: Store, scan_id: int) -> dict:
+    with store.session() as session:
+        return (session.get(Scan, scan_id).stats or {}).get("nodes") or {}
 
 
 def _record_parent_usage(store: Store, scan_id: int) -> None:

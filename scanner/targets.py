@@ -103,61 +103,101 @@ def selected_subject_numbers(store: Store, selector: Selector) -> list[str] | No
     return sorted(numbers)
 
 
+def _not_done(scan_id: int):
+    return ~exists().where(and_(Observation.scan_id == scan_id, Observation.website_id == Website.id))
+
+
 def iter_batches(store: Store, config: Config, selector: Selector, scan_id: int, size: int = 500,
                  shard: Shard = WHOLE) -> Iterator[list[SiteRecord]]:
     """Websites of the selection (and of the shard) not yet observed in this scan, in id order, `size` at a time."""
-    strict = set(config.filing.require_website_number)
     last_id = 0
     conditions = [*_conditions(selector), *shard.conditions()]
     while True:
         with store.session() as session:
-            not_done = ~exists().where(and_(Observation.scan_id == scan_id, Observation.website_id == Website.id))
             rows = session.execute(
                 select(Website, Subject)
                 .join(Subject, Subject.id == Website.subject_id)
-                .where(Website.id > last_id, not_done, *conditions)
+                .where(Website.id > last_id, _not_done(scan_id), *conditions)
                 .order_by(Website.id)
                 .limit(size)
             ).all()
             if not rows:
                 return
-            ids = [w.id for w, _ in rows]
-            domains: dict[int, list[str]] = defaultdict(list)
-            for website_id, name in session.execute(
-                select(Domain.website_id, Domain.name)
-                .where(Domain.website_id.in_(ids), Domain.removed_at.is_(None))
-                .order_by(Domain.website_id, Domain.position)
-            ):
-                domains[website_id].append(name)
-            approvals: dict[int, list[PreApproval]] = defaultdict(list)
-            for website_id, category, number in session.execute(
-                select(PreApprovalRow.website_id, PreApprovalRow.category, PreApprovalRow.number).where(
-                    PreApprovalRow.website_id.in_(ids)
-                )
-            ):
-                approvals[website_id].append(PreApproval(category, number))
-        batch = []
-        for website, subject in rows:
-            names = domains.get(website.id, [])
-            batch.append(
-                SiteRecord(
-                    website_id=website.id,
-                    website_number=website.website_number,
-                    website_name=website.name,
-                    status=website.status,
-                    domains=names,
-                    homepage_host=homepage_host(website.homepage, names),
-                    subject_number=subject.subject_number,
-                    subject_name=subject.name,
-                    nature=subject.nature,
-                    province=subject.province,
-                    service_content=website.service_content,
-                    pre_approvals=approvals.get(website.id, []),
-                    require_website_number=subject.subject_number[:1] in strict,
-                    approved_at=website.approved_at or "",
-                    first_seen=website.created_at.isoformat() if website.created_at else "",
-                    expiry_warn_days=config.domains.expiry_warn_days,
-                )
-            )
-        last_id = ids[-1]
+            batch = _records(session, config, rows)
+        last_id = batch[-1].website_id
         yield batch
+
+
+def iter_ids(store: Store, selector: Selector, scan_id: int, size: int = 1000, after: int = 0) -> Iterator[list[int]]:
+    """The ids of iter_batches (the selection's websites not yet observed in this scan, after `after`), only the
+    ids: what a distributed scan puts in its queue."""
+    last_id = after
+    while True:
+        with store.session() as session:
+            ids = list(session.scalars(
+                select(Website.id).where(Website.id > last_id, _not_done(scan_id), *_conditions(selector))
+                .order_by(Website.id).limit(size)
+            ))
+        if not ids:
+            return
+        last_id = ids[-1]
+        yield ids
+
+
+def records_for(store: Store, config: Config, selector: Selector, scan_id: int, ids: list[int]) -> list[SiteRecord]:
+    """The records of these websites, as iter_batches makes them, for those still in the selection and not yet
+    observed in this scan (a website leased again after its result was stored is not crawled twice)."""
+    if not ids:
+        return []
+    with store.session() as session:
+        rows = session.execute(
+            select(Website, Subject)
+            .join(Subject, Subject.id == Website.subject_id)
+            .where(Website.id.in_(ids), _not_done(scan_id), *_conditions(selector))
+            .order_by(Website.id)
+        ).all()
+        return _records(session, config, rows) if rows else []
+
+
+def _records(session, config: Config, rows: list) -> list[SiteRecord]:
+    """SiteRecords of (Website, Subject) rows, with their live domains and pre-approvals."""
+    strict = set(config.filing.require_website_number)
+    ids = [w.id for w, _ in rows]
+    domains: dict[int, list[str]] = defaultdict(list)
+    for website_id, name in session.execute(
+        select(Domain.website_id, Domain.name)
+        .where(Domain.website_id.in_(ids), Domain.removed_at.is_(None))
+        .order_by(Domain.website_id, Domain.position)
+    ):
+        domains[website_id].append(name)
+    approvals: dict[int, list[PreApproval]] = defaultdict(list)
+    for website_id, category, number in session.execute(
+        select(PreApprovalRow.website_id, PreApprovalRow.category, PreApprovalRow.number).where(
+            PreApprovalRow.website_id.in_(ids)
+        )
+    ):
+        approvals[website_id].append(PreApproval(category, number))
+    batch = []
+    for website, subject in rows:
+        names = domains.get(website.id, [])
+        batch.append(
+            SiteRecord(
+                website_id=website.id,
+                website_number=website.website_number,
+                website_name=website.name,
+                status=website.status,
+                domains=names,
+                homepage_host=homepage_host(website.homepage, names),
+                subject_number=subject.subject_number,
+                subject_name=subject.name,
+                nature=subject.nature,
+                province=subject.province,
+                service_content=website.service_content,
+                pre_approvals=approvals.get(website.id, []),
+                require_website_number=subject.subject_number[:1] in strict,
+                approved_at=website.approved_at or "",
+                first_seen=website.created_at.isoformat() if website.created_at else "",
+                expiry_warn_days=config.domains.expiry_warn_days,
+            )
+        )
+    return batch

@@ -9,6 +9,12 @@ keeps its heartbeat.
 `BEIAN_TEST_KILL_WORKER=SHARD:K` (tests only, read only when set) makes the crawl of shard SHARD SIGKILL its
 own process right after the transaction that stored its K-th observation: a kill at a named point, not at
 a moment that depends on timing.
+
+A distributed worker (scanner.cluster) may be handed a website whose result another worker already stored
+(a lease that expired while its worker was only slow, a queue rebuilt after a Redis restart): with
+`idempotent=True` (PostgreSQL) an observation already stored for (scan, website) is left as it is
+(`ON CONFLICT DO NOTHING`) and its findings are not applied a second time. `on_commit` is called with the
+website ids of each batch once its transaction has committed (the worker acknowledges its leases there).
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core import clock
 from scanner import findings as findings_store
@@ -46,8 +54,13 @@ class StoreWriter:
     """Writes observations and findings from a thread, in batches, one transaction per batch."""
 
     def __init__(self, store: Store, scan_id: int, batch: int = 200, *, heartbeat: bool = True,
-                 kill_after: int | None = None) -> None:
+                 kill_after: int | None = None, idempotent: bool = False,
+                 on_commit: Callable[[list[int]], None] | None = None) -> None:
+        if idempotent and store.engine.dialect.name != "postgresql":
+            raise ScanError("idempotent writes need PostgreSQL")
         self.store = store
+        self.idempotent = idempotent
+        self.on_commit = on_commit
         self.scan_id = scan_id
         self.batch = batch
         self.heartbeat = heartbeat
@@ -103,6 +116,11 @@ class StoreWriter:
                 except Exception as exc:  # noqa: BLE001 - reported by close()
                     self.error = exc
                 self.cpu_s += time.thread_time() - started
+                if self.on_commit is not None and self.error is None:
+                    try:
+                        self.on_commit([item["record"].website_id for item in items])
+                    except Exception as exc:  # noqa: BLE001 - reported by close()
+                        self.error = exc
                 if self.kill_after is not None and self.counts["observations"] >= self.kill_after:
                     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -126,7 +144,24 @@ class StoreWriter:
                          "data": encode(item["obs"])})
             verdicts.append(findings_store.Verdicts(record.subject_number, record.website_number, item["outcomes"]))
         with self.store.transaction() as session:
-            session.execute(insert(Observation), rows)
+            if self.idempotent:
+                # The findings' lock first (findings.apply takes it again; it is re-entrant): two workers
+                # storing the same website wait for each other instead of deadlocking on each other's rows.
+                session.execute(text("SELECT pg_advisory_xact_lock(7263001)"))
+                stored = set(session.scalars(
+                    pg_insert(Observation).values(rows)
+                    .on_conflict_do_nothing(index_elements=["scan_id", "website_id"])
+                    .returning(Observation.website_id)
+                ))
+                fresh = []
+                for verdict, row in zip(verdicts, rows, strict=True):
+                    if row["website_id"] in stored:
+                        stored.discard(row["website_id"])  # once, should a batch hold a website twice
+                        fresh.append(verdict)
+                self.counts["duplicates"] += len(rows) - len(fresh)
+                verdicts = fresh
+            else:
+                session.execute(insert(Observation), rows)
             counts = findings_store.apply(session, self.scan_id, now, verdicts)
             if self.heartbeat:
                 scan = session.get(Scan, self.scan_id)

@@ -156,12 +156,12 @@ class HomepageSpider(scrapy.Spider):
         batches = iter(ctx.batches)
         self._gate = asyncio.Semaphore(PREPARE_CONCURRENCY)
         ctx.progress.start()
-        upcoming = asyncio.ensure_future(self._prepare_batch(next(batches, None)))
+        upcoming = asyncio.ensure_future(self._next_jobs(batches))
         while True:
             jobs = await upcoming
             if jobs is None:
                 break
-            upcoming = asyncio.ensure_future(self._prepare_batch(next(batches, None)))
+            upcoming = asyncio.ensure_future(self._next_jobs(batches))
             for job in jobs:
                 await self._wait_for_room()
                 for output in await self._drain(job):
@@ -173,6 +173,13 @@ class HomepageSpider(scrapy.Spider):
         engine = self.crawler.engine
         while engine is not None and engine.needs_backout() and engine.running:
             await asyncio.sleep(0.02)
+
+    async def _next_jobs(self, batches) -> list[Job] | None:
+        """The next batch, prepared: from the store (ctx.batches), or from a distributed scan's lease queue
+        (ctx.feed, scanner.cluster: it waits for work without blocking the crawl in flight)."""
+        feed = getattr(self.ctx, "feed", None)
+        records = await feed.next_batch() if feed is not None else next(batches, None)
+        return await self._prepare_batch(records)
 
     async def _prepare_batch(self, records: list[SiteRecord] | None) -> list[Job] | None:
         if records is None:

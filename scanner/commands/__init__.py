@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from scanner.commands import (
     cases_cmd,
+    cluster_cmd,
     contacts_cmd,
     demo_cmd,
     miit_cmd,
@@ -18,5 +19,5 @@ from scanner.commands import (
 
 
 def register(sub) -> None:
-    for module in (registry_cmd, scan_cmd, report_cmd, cases_cmd, website_cmd, review_cmd, contacts_cmd, miit_cmd, notices_cmd, serve_cmd, demo_cmd):
+    for module in (registry_cmd, scan_cmd, report_cmd, cases_cmd, website_cmd, review_cmd, contacts_cmd, miit_cmd, notices_cmd, serve_cmd, cluster_cmd, demo_cmd):
         module.register(sub)

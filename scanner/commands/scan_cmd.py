@@ -31,7 +31,7 @@ def register(sub) -> None:
         help="crawl filed websites and check them (all, or the selected ones)",
         description="Resolve every filed domain, fetch every homepage and run the checks. With no selector every "
         "website in the registry is scanned. Exit 0 when the scan completed, whatever it found. An interrupted "
-        "scan is resumed by running the same command again (also with another --workers).",
+        "scan is resumed by running the same command again (also with another --workers, or --distributed).",
     )
     p.add_argument("--domain", action="append", default=[], metavar="D", help="websites filing this domain")
     p.add_argument("--website", action="append", default=[], metavar="NUM", help="website filing number")
@@ -41,6 +41,10 @@ def register(sub) -> None:
                    help="crawl processes on this machine, each over its own share of the websites and of the "
                    f"concurrency limits (default: the number of cores, {default_workers()} here); the findings are "
                    "the same for any N")
+    p.add_argument("--distributed", action="store_true",
+                   help="crawl on the cluster: enqueue the websites in Redis ([cluster] redis_url; the database must be "
+                   "PostgreSQL) for `beian worker` processes on any number of machines, follow their progress, and "
+                   "do the post-scan work here once every website has a result")
     p.add_argument("--request", type=int, help=argparse.SUPPRESS)  # the queued rescan this scan runs (beian serve)
     p.set_defaults(func=cmd_scan)
 
@@ -65,8 +69,11 @@ def cmd_scan(args, config: Config) -> int:
             attach_scan(store, args.request, scan_id)
 
     try:
+        if args.distributed and args.workers:
+            raise CommandError("--workers and --distributed do not go together: a distributed scan is crawled by "
+                               "`beian worker` processes")
         workers = args.workers or default_workers()
-        result = run_scan(config, store, selector, workers=workers, on_open=on_open)
+        result = run_scan(config, store, selector, workers=workers, on_open=on_open, distributed=args.distributed)
     except ScanError as exc:
         raise CommandError(str(exc)) from None
     if result.state != "finished":
@@ -79,6 +86,9 @@ def cmd_scan(args, config: Config) -> int:
         if args.output != "-":
             print(f"wrote {written} findings to {args.output}")
     print_summary(result)
+    if result.given_up:
+        print(f"warning: {result.given_up} websites were given up after {config.cluster.max_leases} leases without a "
+              f"result (the workers holding them died); the scan's stats list them (given_up)", file=sys.stderr)
     if result.cases is not None:
         print(result.cases.line())
     if result.cases_error:

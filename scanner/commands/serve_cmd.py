@@ -153,6 +153,11 @@ def cmd_rescan(args, config: Config) -> int:
     return 0 if result.state == "finished" else 3
 
 
+def _nodes_cell(nodes: dict) -> str:
+    """A distributed scan's nodes: name, websites stored, sites/s (the last the coordinator saw)."""
+    return " ".join(f"{name}:{n.get('done', 0)}@{n.get('sites_per_s', 0):.1f}/s" for name, n in sorted(nodes.items()))
+
+
 def cmd_scans(args, config: Config) -> int:
     store = open_store(config)
     with store.session() as session:
@@ -165,6 +170,7 @@ def cmd_scans(args, config: Config) -> int:
         items.append({"id": scan.id, "state": scan.state, "started": local_time(scan.started_at),
                       "finished": local_time(scan.finished_at), "scope": scope, "websites": stats.get("websites", ""),
                       "findings": sum((stats.get("findings_by_code") or {}).values()),
-                      "held": "yes" if (stats.get("health") or {}).get("held") else ""})
-    write_table(items, sys.stdout, ["id", "state", "started", "finished", "scope", "websites", "findings", "held"])
+                      "held": "yes" if (stats.get("health") or {}).get("held") else "",
+                      "nodes": _nodes_cell(stats.get("nodes") or {})})
+    write_table(items, sys.stdout, ["id", "state", "started", "finished", "scope", "websites", "findings", "held", "nodes"])
     return 0

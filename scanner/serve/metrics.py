@@ -47,8 +47,25 @@ class StoreCollector:
             for state, n in session.execute(select(RescanRequest.state, func.count()).group_by(RescanRequest.state)):
                 queue.add_metric([state], n)
             yield queue
+            yield from _nodes(session.scalars(select(Scan).where(Scan.state == "running")))
         if self.service is not None:
             yield GaugeMetricFamily("beian_running_scans", "Scans running now", value=len(self.service.running))
+
+
+NODE_GAUGES = (("sites_per_s", "beian_node_sites_per_second", "Websites per second of a node in a running distributed scan"),
+               ("in_flight", "beian_node_in_flight", "Websites a node holds (leased, not yet stored)"),
+               ("failures", "beian_node_failures", "Websites a node could not check in the running scan"),
+               ("done", "beian_node_sites_done", "Websites a node has stored in the running scan"))
+
+
+def _nodes(scans):
+    """The workers of running distributed scans, per node (from the coordinator's heartbeat in the store)."""
+    families = {key: GaugeMetricFamily(name, text, labels=["scan", "node"]) for key, name, text in NODE_GAUGES}
+    for scan in scans:
+        for node, stats in ((scan.stats or {}).get("nodes") or {}).items():
+            for key, family in families.items():
+                family.add_metric([str(scan.id), node], float(stats.get(key, 0)))
+    yield from families.values()
 
 
 def render(store: Store, service=None) -> tuple[bytes, str]:

@@ -119,12 +119,19 @@ class Service:
             base += ["--config", self.config_path]
         return base + list(args)
 
-    def _launch(self, request: RescanRequest) -> None:
+    def scan_args(self, request: RescanRequest) -> list[str]:
+        """The `beian scan` arguments of a queued request; the nightly one on the cluster with [cluster] nightly."""
         selector = request.selector or {}
         args = ["scan", "--request", str(request.id)]
+        if self.config.cluster.nightly and request.kind == "nightly":
+            args.append("--distributed")  # crawled by the cluster's `beian worker` nodes; post-scan work here
         for flag, key in (("--domain", "domains"), ("--website", "websites"), ("--subject", "subjects")):
             for value in selector.get(key, []):
                 args += [flag, value]
+        return args
+
+    def _launch(self, request: RescanRequest) -> None:
+        args = self.scan_args(request)
         logs = Path(self.config.notices.outbox_dir).resolve().parent / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"scan-request-{request.id}.log"

@@ -105,3 +105,17 @@ def test_domains_section_and_notice_codes(tmp_path, capsys):
     path.write_text('[notices]\nexclude_codes = ["domain.nonexistent"]\n', encoding="utf-8")
     assert main(["--config", str(path), "registry", "stats"]) == 2
     assert "notices.exclude_codes[0]: 'domain.nonexistent' is an unknown check code" in capsys.readouterr().err
+
+
+def test_cluster_needs_postgresql_and_a_redis_url():
+    config = parse_config({"database": "postgresql+psycopg://u@h/db",
+                           "cluster": {"redis_url": "redis://127.0.0.1:6379/0", "lease_s": 30, "node_name": "bj-1"}})
+    assert config.cluster.redis_url == "redis://127.0.0.1:6379/0" and config.cluster.lease_s == 30
+    assert config.cluster.max_leases == 3 and config.cluster.nightly is False
+    with pytest.raises(ConfigError, match=r"^cluster\.redis_url: a cluster needs a PostgreSQL database"):
+        parse_config({"cluster": {"redis_url": "redis://127.0.0.1:6379/0"}})
+    with pytest.raises(ConfigError, match=r"^cluster\.redis_url: 'http://x' is not a URL of scheme redis/rediss"):
+        parse_config({"database": "postgresql://h/db", "cluster": {"redis_url": "http://x"}})
+    with pytest.raises(ConfigError, match=r"^cluster\.lease_s:"):
+        parse_config({"cluster": {"lease_s": 0}})
+    assert parse_config({}).cluster.redis_url == ""  # no cluster: SQLite stays fine

@@ -38,7 +38,8 @@ def test_every_declared_check_has_chinese_texts_and_a_seed_citation():
 @pytest.mark.parametrize("command", [["--help"], ["scan", "--help"], ["registry", "import", "--help"],
                                      ["findings", "--help"], ["demo", "--help"], ["sandbox", "up", "--help"],
                                      ["annual-review", "--help"], ["annual-review", "start", "--help"],
-                                     ["contacts", "verify", "--help"], ["miit", "check", "--help"]])
+                                     ["contacts", "verify", "--help"], ["miit", "check", "--help"],
+                                     ["worker", "--help"]])
 def test_help_texts(command, capsys):
     with pytest.raises(SystemExit) as info:
         main(command)
