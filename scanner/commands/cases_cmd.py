@@ -12,7 +12,7 @@ from scanner.commands.common import CommandError, open_store
 from scanner.notices.compose import local_time
 from scanner.notices.items import build_items
 from scanner.queries import CaseFilter
-from scanner.reports.exports import CASE_COLUMNS, case_row, write_csv, write_jsonl, write_table
+from scanner.reports.exports import CASE_COLUMNS, case_row, write_rows
 from scanner.store.models import Alert, Case, CaseEvent, OutboxMessage
 
 TABLE_COLUMNS = ["id", "state", "check", "website_number", "subject_number", "deadline", "recipient"]
@@ -72,12 +72,7 @@ def cmd_list(args, config: Config) -> int:
         pending = [row for row in pending if row["check"] in args.check]
     if args.pending:
         store.dispose()
-        if args.format == "jsonl":
-            write_jsonl(pending, sys.stdout)
-        elif args.format == "csv":
-            write_csv(pending, sys.stdout, PENDING_COLUMNS)
-        else:
-            write_table(pending, sys.stdout, PENDING_COLUMNS)
+        if write_rows(pending, args.format, sys.stdout, PENDING_COLUMNS):
             print(f"{len(pending)} pending: registry changed in the last {config.cases.sync_grace_days} working days; "
                   "each opens a case at the first sweep or scan after `until`")
         return 0
@@ -86,12 +81,8 @@ def cmd_list(args, config: Config) -> int:
         statement = CaseFilter(states=states, checks=args.check or ()).select()
         items = [case_row(case) for case in session.scalars(statement)]
     store.dispose()
-    if args.format == "jsonl":
-        write_jsonl(items, sys.stdout)
-    elif args.format == "csv":
-        write_csv(items, sys.stdout, WORKLIST_COLUMNS if args.escalated else CASE_COLUMNS)
-    else:
-        write_table(items, sys.stdout, WORKLIST_COLUMNS if args.escalated else TABLE_COLUMNS)
+    if write_rows(items, args.format, sys.stdout, WORKLIST_COLUMNS if args.escalated else CASE_COLUMNS,
+                  WORKLIST_COLUMNS if args.escalated else TABLE_COLUMNS):
         print(f"{len(items)} cases" + (f"; {len(pending)} pending after a registry change (--pending)" if pending else ""))
     return 0
 

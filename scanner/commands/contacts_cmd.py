@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.config import Config
 from scanner.commands.common import CommandError, open_store
-from scanner.reports.exports import write_csv, write_jsonl, write_table
+from scanner.reports.exports import write_rows
 from scanner.store.models import ContactVerification
 from scanner.workflows.contacts import STATES, ContactVerifier, VerifyError, verification_dict
 
@@ -63,12 +63,7 @@ def cmd_list(args, config: Config) -> int:
             statement = statement.where(ContactVerification.state.in_(args.state))
         rows = [verification_dict(r) for r in session.scalars(statement)]
     store.dispose()
-    if args.format == "jsonl":
-        write_jsonl(rows, sys.stdout)
-    elif args.format == "csv":
-        write_csv(rows, sys.stdout, COLUMNS)
-    else:
-        write_table(rows, sys.stdout, COLUMNS)
+    if write_rows(rows, args.format, sys.stdout, COLUMNS):
         print(f"{len(rows)} verifications")
     return 0
 

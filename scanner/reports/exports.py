@@ -90,3 +90,17 @@ def write_scan_findings(store, scan_id: int, path: str) -> int:
         return write_jsonl(items, sys.stdout)
     with open(path, "w", encoding="utf-8") as out:
         return write_jsonl(items, out)
+
+
+def write_rows(items: list[dict], fmt: str, out: TextIO, csv_columns: list[str],
+               table_columns: list[str] | None = None) -> bool:
+    """A command's listing in its --format (jsonl, csv, else an aligned table); True when it was the table, after
+    which the command prints its count line."""
+    if fmt == "jsonl":
+        write_jsonl(items, out)
+        return False
+    if fmt == "csv":
+        write_csv(items, out, csv_columns)
+        return False
+    write_table(items, out, table_columns or csv_columns)
+    return True
