@@ -23,7 +23,16 @@ from scanner.notices.compose import local_time
 from scanner.notices.items import build_items, case_key_of
 from scanner.rescans import FAILED, FINISHED, Ask, RescanError, enqueue
 from scanner.store.db import Store, as_utc
-from scanner.store.models import Case, CaseEvent, CustomerLink, CustomerRescan, Finding, RescanRequest
+from scanner.store.models import (
+    Case,
+    CaseEvent,
+    CustomerLink,
+    CustomerRescan,
+    Finding,
+    RescanRequest,
+    Screenshot,
+)
+from scanner.store.screenshots import PARTS, image
 
 STATE_LABELS = {"open": "待通知", "notified": "待整改", "extended": "已延期", "overdue": "已逾期",
                 "escalated": "已转交处理", RESOLVED: "已整改", WAIVED: "无需整改"}
@@ -66,14 +75,9 @@ def snippets(evidence: object, out: list[str] | None = None) -> list[str]:
     return out
 
 
-def evidence_image_url(finding: Finding) -> str | None:
-    """Hook for the homepage screenshot of a finding (issue 23, built separately): its URL once screenshots exist."""
-    return None
-
-
 def _evidence(rows: list[Finding]) -> list[dict]:
     return [{"summary": row.summary, "snippets": snippets(row.evidence), "seen": local_time(as_utc(row.last_seen)),
-             "screenshot_url": evidence_image_url(row)} for row in rows]
+             } for row in rows]
 
 
 def cases_of(store: Store, link: CustomerLink, now: datetime) -> tuple[list[dict], list[dict]]:
@@ -91,6 +95,7 @@ def cases_of(store: Store, link: CustomerLink, now: datetime) -> tuple[list[dict
                 if case_key_of(row.key) in keys:
                     current.setdefault(case_key_of(row.key), []).append(row)
         asked = _latest_requests(session, [c.id for c in cases])
+        parts = _shot_parts(session, {item["screenshot_id"] for item in items.values() if item["screenshot_id"]})
         rescans = {r.id: r for r in session.scalars(select(RescanRequest).where(
             RescanRequest.id.in_([a.rescan_id for a in asked.values()])))} if asked else {}
         out_open, out_closed = [], []
@@ -99,10 +104,33 @@ def cases_of(store: Store, link: CustomerLink, now: datetime) -> tuple[list[dict
             view = {**items[case.id], "state": case.state, "state_label": STATE_LABELS.get(case.state, case.state),
                     "active": case.active_key is not None, "closed": local_time(as_utc(case.closed_at)),
                     "evidence": _evidence(current.get(case.key, [])),
+                    "screenshot": {"id": items[case.id]["screenshot_id"],
+                                   "parts": parts.get(items[case.id]["screenshot_id"], [])},
                     "request": _request_view(request, rescans.get(request.rescan_id) if request else None, case,
                                              current.get(case.key, []))}
             (out_open if view["active"] else out_closed).append(view)
     return out_open, out_closed
+
+
+def _shot_parts(session, shot_ids: set[int]) -> dict[int, list[str]]:
+    """screenshot id -> the images it has (viewport, footer)."""
+    if not shot_ids:
+        return {}
+    rows = session.execute(select(Screenshot.id, Screenshot.detail).where(Screenshot.id.in_(shot_ids))).all()
+    return {shot_id: [p for p in PARTS if ((detail or {}).get("sizes") or {}).get(p)] for shot_id, detail in rows}
+
+
+def screenshot_of(store: Store, link: CustomerLink, shot_id: int, part: str) -> bytes | None:
+    """One image of an evidence screenshot, for the link's recipient only: the screenshot is of a website one of
+    their cases is about; anything else is None (answered as not found)."""
+    if part not in PARTS or not 0 < shot_id < 2**63:
+        return None
+    with store.session() as session:
+        number = session.scalar(select(Screenshot.website_number).where(Screenshot.id == shot_id))
+        if not number or session.scalar(select(func.count()).select_from(Case).where(
+                Case.recipient == link.recipient, Case.website_number == number)) == 0:
+            return None
+        return image(session, shot_id, part)
 
 
 def _latest_requests(session, case_ids: list[int]) -> dict[int, CustomerRescan]:

@@ -49,22 +49,20 @@ def build_items(session: Session, cases: Iterable[Case], *, include_closed: bool
             "detail": detail[:MAX_DETAIL] + ("…" if len(detail) > MAX_DETAIL else ""),
             "requirement": catalog.remediation, "deadline": local_time(case.deadline),
             "critical": case.severity == CRITICAL,
-            "screenshot_path": shots.get(case.id, ""),
+            "screenshot_id": shots.get(case.id, 0),
         })
     return items
 
 
-def _screenshots(session: Session, cases: list[Case]) -> dict[int, str]:
-    """The evidence screenshot of each filing.*/content.* case (its website's latest one taken), as a path.
-
-    The slot the customer page fills: today the operator console's image route (behind the console login);
-    the customer self-service page (issue 23) serves the same image under its signed per-recipient link and
-    replaces this path with its own."""
+def _screenshots(session: Session, cases: list[Case]) -> dict[int, int]:
+    """The evidence screenshot of each filing.*/content.* case: the id of its website's latest one taken. The
+    customer sees it on the self-service page, under the personal link (scanner/serve/customer.py), the operator
+    on the console's case page; a notice points the customer to the case on their page."""
     from scanner.store.screenshots import EVIDENCE_PREFIXES, latest_taken
 
     wanted = {c.website_number for c in cases if c.website_number and c.check.startswith(EVIDENCE_PREFIXES)}
     latest = latest_taken(session, wanted)
-    return {c.id: f"/console/screenshots/{latest[c.website_number]}/viewport.jpg" for c in cases
+    return {c.id: latest[c.website_number] for c in cases
             if c.website_number in latest and c.check.startswith(EVIDENCE_PREFIXES)}
 
 

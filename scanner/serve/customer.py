@@ -1,5 +1,6 @@
 """The customer self-service page (issue 23) on `beian serve`: `GET /customer/<token>` lists the link's recipient's
-cases; `POST /customer/<token>/cases/<id>/rescan` is 申请复查. No operator token: the signed link is the
+cases; `POST /customer/<token>/cases/<id>/rescan` is 申请复查; `GET /customer/<token>/screenshots/<id>/<viewport|footer>.jpg`
+the evidence screenshots of the recipient's own websites. No operator token: the signed link is the
 credential (scanner/customer_links.py). Everything a customer can reach answers a Chinese HTML page, with a 4xx
 for a bad, tampered or expired link, a case that is not theirs, or a request over the rate limits.
 
@@ -17,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core import clock
 from core.config import Config
-from scanner.customer_desk import DeskError, cases_of, request_rescan
+from scanner.customer_desk import DeskError, cases_of, request_rescan, screenshot_of
 from scanner.customer_links import LinkError, check
 from scanner.reports.jinja import environment
 from scanner.store.db import Store
@@ -66,6 +67,17 @@ def create_customer(config: Config, store: Store, now: Callable[[], datetime] | 
     @router.get("/{token}")
     def page(token: str, asked: str = "") -> HTMLResponse:
         return listing(token, asked=int(asked) if asked.isdigit() and len(asked) < 19 else None)
+
+    @router.get("/{token}/screenshots/{shot_id}/{part}.jpg")
+    def screenshot(token: str, shot_id: str, part: str) -> Response:
+        try:
+            link = link_of(token)
+        except LinkError as exc:
+            return render(exc.status, fatal=True, error=str(exc))
+        data = screenshot_of(store, link, int(shot_id), part) if shot_id.isdigit() and len(shot_id) < 19 else None
+        if data is None:
+            return render(404, fatal=True, error="没有找到这张截图")
+        return Response(data, media_type="image/jpeg", headers=HEADERS)
 
     @router.post("/{token}/cases/{case_id}/rescan")
     def rescan(token: str, case_id: str) -> Response:

@@ -168,13 +168,57 @@ def test_a_notice_links_the_latest_screenshot_of_a_filing_case(tmp_path):
                              subject_number="S", website_number="W-1", state="open", opened_at=now))
     with store.session() as session:
         items = build_items(session, session.scalars(select(Case).order_by(Case.id)).all())
-    assert [i["screenshot_path"] for i in items] == ["/console/screenshots/2/viewport.jpg", ""]
+    assert [i["screenshot_id"] for i in items] == [2, 0]  # the latest taken one, and only for a filing.* case
     config = parse_config({"contacts": {"public_url": "https://beian.cloud.example.cn"}})
-    mail = render(config, "notice", "admin@example.cn", {"items": items[:1], "deadline": "2026-12-15 18:00",
-                                                        "working_days": 10, "critical_count": 0}, now=now)
+    link = "https://beian.cloud.example.cn/customer/7.1797415200.abc"
+    context = {"items": items, "deadline": "2026-12-15 18:00", "working_days": 10, "critical_count": 0}
+    mail = render(config, "notice", "admin@example.cn", {**context, "link": link}, now=now)
     message = email.message_from_bytes(mail.raw, policy=email.policy.default)
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert "页面截图：https://beian.cloud.example.cn/console/screenshots/2/viewport.jpg" in text
-    assert 'href="https://beian.cloud.example.cn/console/screenshots/2/viewport.jpg"' in html
+    # the customer is sent to the case on their own page, never to the operator console's login
+    assert f"页面截图：{link}#case-1" in text and f'href="{link}#case-1"' in html
+    assert text.count("页面截图") == 1 and "/console/" not in text + html
+    unlinked = render(config, "notice", "admin@example.cn", context, now=now)  # no customer secret: no link
+    assert "页面截图" not in email.message_from_bytes(unlinked.raw, policy=email.policy.default).get_body(
+        ("plain",)).get_content()
+    store.dispose()
+
+
+def test_the_customer_page_serves_a_screenshot_to_its_recipient_only(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from core.config import parse_config
+    from scanner.customer_links import issue
+    from scanner.serve.api import create_app
+    from scanner.store.db import Store
+    from scanner.store.models import Case, Scan, Screenshot
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    config = parse_config({"database": url, "customer": {"secret": "s" * 32, "public_url": "https://b.example.cn"}})
+    store = Store(url)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with store.transaction() as session:
+        session.add(Scan(id=1, started_at=now))
+        for n, number in ((1, "W-A"), (2, "W-B")):
+            session.add(Screenshot(id=n, scan_id=1, website_number=number, url="", taken_at=now, state="taken",
+                                   reason="", codes=["filing.link_missing"], viewport=b"\xff\xd8jpeg-" + number.encode(),
+                                   size_bytes=9, detail={"sizes": {"viewport": 9}}))
+        for n, (number, recipient) in enumerate((("W-A", "a@example.cn"), ("W-B", "b@example.cn")), start=1):
+            key = f"filing.link_missing|S{n}|{number}"
+            session.add(Case(id=n, key=key, active_key=key, check="filing.link_missing", severity="high",
+                             subject_number=f"S{n}", website_number=number, state="notified", opened_at=now,
+                             recipient=recipient))
+        token = issue(session, config, "a@example.cn", now).rsplit("/", 1)[1]
+    client = TestClient(create_app(config, store, now=lambda: now), follow_redirects=False)
+    own = client.get(f"/customer/{token}/screenshots/1/viewport.jpg")
+    assert own.status_code == 200 and own.headers["content-type"] == "image/jpeg" and own.content.endswith(b"W-A")
+    assert own.headers["cache-control"] == "no-store"
+    for path in ("2/viewport.jpg", "1/footer.jpg", "1/other.jpg", "99/viewport.jpg", "x/viewport.jpg"):
+        answer = client.get(f"/customer/{token}/screenshots/{path}")
+        assert answer.status_code == 404 and "jpeg" not in answer.headers["content-type"], path
+    assert client.get(f"/customer/{token[:-2]}xx/screenshots/1/viewport.jpg").status_code == 404
+    page = client.get(f"/customer/{token}")
+    assert page.status_code == 200 and f"/customer/{token}/screenshots/1/viewport.jpg" in page.text
+    assert "screenshots/2/" not in page.text
     store.dispose()
