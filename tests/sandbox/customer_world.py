@@ -24,6 +24,6 @@ def customer_world() -> dict:
 
 def customer_link(text: str) -> str:
     """The path of the personal link in a notice's plain text."""
-    found = re.search(r"https?://[^/\s]+(/customer/\S+)", text)
+    found = re.search(r"https?://[^/\s]+(/customer/[^\s#]+)", text)  # a 页面截图 line adds #case-N to the same link
     assert found, text
     return found.group(1)
