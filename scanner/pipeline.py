@@ -47,8 +47,10 @@ class ScreenshotPipeline(_Stage):
 
 class StorePipeline(_Stage):
     def process_item(self, item):
-        self.ctx.writer.put(item)
+        # counted before it is handed to the writer thread, so that no count ever trails a commit (a distributed
+        # worker reports its count with each acknowledgement)
         self.ctx.progress.site_done(item)
+        self.ctx.writer.put(item)
         return None
 
     def close_spider(self):

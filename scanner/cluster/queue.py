@@ -127,11 +127,14 @@ class ScanQueue:
         """Keep this worker's lease for another lease_s."""
         self.redis.set(alive_key(worker), self.scan_id, px=max(1, int(lease_s * 1000)))
 
-    def ack(self, worker: str, ids: Iterable[int]) -> None:
-        """These websites' results are stored: out of the worker's processing list."""
+    def ack(self, worker: str, ids: Iterable[int], stats: dict | None = None) -> None:
+        """These websites' results are stored: out of the worker's processing list, and (in the same MULTI) the
+        worker's progress, so that a coordinator that sees no lease left also sees every stored website counted."""
         pipe = self.redis.pipeline()
         for website_id in ids:
             pipe.lrem(self.key(f"leased:{worker}"), 1, website_id)
+        if stats is not None:
+            pipe.hset(self.key("nodes"), worker, json.dumps(stats))
         pipe.execute()
 
     def release(self, worker: str) -> int:

@@ -144,7 +144,7 @@ class LeaseFeed:
     def _ack(self, ids: list[int]) -> None:
         for attempt in range(30):
             try:
-                self.queue.ack(self.worker, ids)
+                self.queue.ack(self.worker, ids, self._stats())
                 break
             except Exception:  # noqa: BLE001 - Redis away: the lease expires and the stored sites are skipped
                 if attempt == 29:
@@ -175,14 +175,18 @@ class LeaseFeed:
         while not self._stop.wait(hold_every):
             self._report()
 
+    def _stats(self) -> dict:
+        rate = 0.0
+        if self._recent:
+            (first_t, first_done), (last_t, last_done) = self._recent[0], self._recent[-1]
+            rate = (last_done - first_done) / (last_t - first_t) if last_t > first_t else 0.0
+        return {"node": self.node, "pid": os.getpid(), "done": self.tally.done, "not_checked": self.tally.not_checked,
+                "findings": self.tally.findings, "in_flight": self._in_flight, "failures": self.failures,
+                "sites_per_s": round(rate, 2), "at": time.time()}
+
     def _report(self) -> None:
-        now = time.monotonic()
-        self._recent.append((now, self.tally.done))
-        first_t, first_done = self._recent[0]
-        rate = (self.tally.done - first_done) / (now - first_t) if now > first_t else 0.0
-        stats = {"node": self.node, "pid": os.getpid(), "done": self.tally.done, "not_checked": self.tally.not_checked,
-                 "findings": self.tally.findings, "in_flight": self._in_flight, "failures": self.failures,
-                 "sites_per_s": round(rate, 2), "at": time.time()}
+        self._recent.append((time.monotonic(), self.tally.done))
+        stats = self._stats()
         try:
             if not self._stop.is_set():
                 self.queue.hold(self.worker, self.config.cluster.lease_s)
