@@ -32,7 +32,7 @@ from scanner.store.models import (
     RescanRequest,
     Screenshot,
 )
-from scanner.store.screenshots import PARTS, image
+from scanner.store.screenshots import PARTS, image, parts_by_id
 
 STATE_LABELS = {"open": "待通知", "notified": "待整改", "extended": "已延期", "overdue": "已逾期",
                 "escalated": "已转交处理", RESOLVED: "已整改", WAIVED: "无需整改"}
@@ -95,7 +95,7 @@ def cases_of(store: Store, link: CustomerLink, now: datetime) -> tuple[list[dict
                 if case_key_of(row.key) in keys:
                     current.setdefault(case_key_of(row.key), []).append(row)
         asked = _latest_requests(session, [c.id for c in cases])
-        parts = _shot_parts(session, {item["screenshot_id"] for item in items.values() if item["screenshot_id"]})
+        parts = parts_by_id(session, {item["screenshot_id"] for item in items.values() if item["screenshot_id"]})
         rescans = {r.id: r for r in session.scalars(select(RescanRequest).where(
             RescanRequest.id.in_([a.rescan_id for a in asked.values()])))} if asked else {}
         out_open, out_closed = [], []
@@ -110,14 +110,6 @@ def cases_of(store: Store, link: CustomerLink, now: datetime) -> tuple[list[dict
                                              current.get(case.key, []))}
             (out_open if view["active"] else out_closed).append(view)
     return out_open, out_closed
-
-
-def _shot_parts(session, shot_ids: set[int]) -> dict[int, list[str]]:
-    """screenshot id -> the images it has (viewport, footer)."""
-    if not shot_ids:
-        return {}
-    rows = session.execute(select(Screenshot.id, Screenshot.detail).where(Screenshot.id.in_(shot_ids))).all()
-    return {shot_id: [p for p in PARTS if ((detail or {}).get("sizes") or {}).get(p)] for shot_id, detail in rows}
 
 
 def screenshot_of(store: Store, link: CustomerLink, shot_id: int, part: str) -> bytes | None:

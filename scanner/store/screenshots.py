@@ -51,8 +51,22 @@ def for_website(session: Session, website_number: str, limit: int = 5) -> list[d
         .where(Screenshot.website_number == website_number).order_by(Screenshot.id.desc()).limit(limit)
     ).all()
     return [{"id": r.id, "scan_id": r.scan_id, "url": r.url, "taken_at": r.taken_at, "state": r.state,
-             "reason": r.reason, "codes": r.codes or [], "parts": [p for p in PARTS if (r.detail or {}).get("sizes", {}).get(p)],
+             "reason": r.reason, "codes": r.codes or [], "parts": parts_of(r.detail),
              "sizes": (r.detail or {}).get("sizes", {}), "blocked": (r.detail or {}).get("blocked", [])} for r in rows]
+
+
+def parts_of(detail: dict | None) -> list[str]:
+    """The images a screenshot row has (viewport, footer), from its detail's sizes."""
+    sizes = (detail or {}).get("sizes") or {}
+    return [part for part in PARTS if sizes.get(part)]
+
+
+def parts_by_id(session: Session, shot_ids: set[int]) -> dict[int, list[str]]:
+    """screenshot id -> the images it has."""
+    if not shot_ids:
+        return {}
+    rows = session.execute(select(Screenshot.id, Screenshot.detail).where(Screenshot.id.in_(shot_ids))).all()
+    return {shot_id: parts_of(detail) for shot_id, detail in rows}
 
 
 def latest_taken(session: Session, website_numbers: set[str]) -> dict[str, int]:
